@@ -1,0 +1,1 @@
+//! Benchmarks for cairn (criterion, in benches/).

@@ -1,0 +1,36 @@
+//! Prometheus exposition formats for cairn: the metric family model, a text format 0.0.4
+//! parser that accepts and rejects what the reference's Go parser does, a protobuf delimited
+//! decoder, and text 0.0.4, OpenMetrics 1.0 and protobuf delimited encoders.
+//!
+//! Everything here is pure: bytes in, families out, and back. No I/O, no store, no HTTP.
+//!
+//! ```
+//! use cairn_expfmt::{NameScheme, encode_text, parse_text};
+//!
+//! let families = parse_text(b"# TYPE jobs_done counter\njobs_done{queue=\"a\"} 3\n", NameScheme::Legacy)?;
+//! assert_eq!(families[0].name, "jobs_done");
+//!
+//! let mut out = Vec::new();
+//! for family in &families {
+//!     encode_text(&mut out, family);
+//! }
+//! assert_eq!(out, b"# TYPE jobs_done counter\njobs_done{queue=\"a\"} 3\n");
+//! # Ok::<(), cairn_expfmt::TextParseError>(())
+//! ```
+
+mod float;
+mod model;
+mod names;
+mod openmetrics;
+mod proto;
+mod text;
+
+pub use float::write_float;
+pub use model::{
+    Bucket, BucketSpan, Counter, Exemplar, Histogram, Label, Metric, MetricFamily, MetricType,
+    Quantile, Summary, Timestamp, Value,
+};
+pub use names::{NameScheme, is_legacy_label_name, is_legacy_metric_name};
+pub use openmetrics::{encode_openmetrics, write_openmetrics_eof};
+pub use proto::{ProtoDecodeError, ProtoLimits, decode_delimited, encode_delimited};
+pub use text::{TextParseError, encode_text, parse_text, write_text_header, write_text_metric};

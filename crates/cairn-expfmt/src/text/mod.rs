@@ -1,0 +1,7 @@
+//! The text exposition format 0.0.4: parsing and encoding.
+
+mod encode;
+mod parse;
+
+pub use encode::{encode_text, write_text_header, write_text_metric};
+pub use parse::{TextParseError, parse_text};

@@ -1,0 +1,1 @@
+//! Tests: encode (filled in by its owner).

@@ -1,0 +1,6 @@
+//! Integration tests of cairn-expfmt, linked into one test binary.
+
+mod encode;
+mod proto;
+mod roundtrip;
+mod text_parse;

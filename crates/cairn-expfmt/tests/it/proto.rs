@@ -1,0 +1,1 @@
+//! Tests: proto (filled in by its owner).

@@ -1,0 +1,1 @@
+//! Tests: roundtrip (filled in by its owner).

@@ -1,0 +1,1 @@
+//! Tests: text_parse (filled in by its owner).
