@@ -31,6 +31,8 @@ pub use model::{
     Quantile, Summary, Timestamp, Value,
 };
 pub use names::{NameScheme, is_legacy_label_name, is_legacy_metric_name};
-pub use openmetrics::{encode_openmetrics, write_openmetrics_eof};
+pub use openmetrics::{
+    encode_openmetrics, write_openmetrics_eof, write_openmetrics_header, write_openmetrics_metric,
+};
 pub use proto::{ProtoDecodeError, ProtoLimits, decode_delimited, encode_delimited};
 pub use text::{TextParseError, encode_text, parse_text, write_text_header, write_text_metric};

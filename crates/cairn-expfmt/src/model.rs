@@ -69,7 +69,9 @@ impl MetricType {
 
     /// The type with that protobuf enum number, if there is one.
     pub fn from_proto_number(number: i32) -> Option<MetricType> {
-        MetricType::ALL.into_iter().find(|t| t.proto_number() == number)
+        MetricType::ALL
+            .into_iter()
+            .find(|t| t.proto_number() == number)
     }
 }
 
@@ -100,7 +102,10 @@ pub struct Label {
 impl Label {
     /// A label pair from anything string-like.
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Label {
-        Label { name: name.into(), value: value.into() }
+        Label {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 }
 
@@ -117,6 +122,9 @@ pub struct Metric {
 
 /// The value of one series. Protobuf can carry a kind that does not match the family's
 /// type, or none at all ([`Value::Unset`]); the store's consistency check rejects those.
+///
+/// Summaries and histograms are boxed so that the common case, a counter, gauge or untyped
+/// value, keeps a [`Metric`] small: a store holds millions of them.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// A counter.
@@ -126,9 +134,9 @@ pub enum Value {
     /// An untyped value.
     Untyped(f64),
     /// A summary.
-    Summary(Summary),
+    Summary(Box<Summary>),
     /// A classic or native histogram (also for gauge histograms).
-    Histogram(Histogram),
+    Histogram(Box<Histogram>),
     /// A protobuf metric that set no value field.
     Unset,
 }
@@ -161,7 +169,7 @@ pub struct Counter {
     /// When the counter was created.
     pub created: Option<Timestamp>,
     /// An exemplar.
-    pub exemplar: Option<Exemplar>,
+    pub exemplar: Option<Box<Exemplar>>,
 }
 
 /// One quantile of a summary.

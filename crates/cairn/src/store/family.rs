@@ -1,0 +1,285 @@
+//! A stored metric family: sanitised, checked on its own, and rendered once at push time.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use cairn_expfmt::{Label, Metric, MetricFamily, MetricType, NameScheme, Value, write_text_metric};
+
+use super::check::Inconsistency;
+use crate::GroupingKey;
+
+/// Family name of the gauge holding each group's last successful push time.
+pub const PUSH_TIME_FAMILY: &str = "push_time_seconds";
+/// Family name of the gauge holding each group's last failed push time.
+pub const PUSH_FAILURE_TIME_FAMILY: &str = "push_failure_time_seconds";
+
+const PUSH_TIME_HELP: &str =
+    "Last Unix time when changing this group in the Pushgateway succeeded.";
+const PUSH_FAILURE_TIME_HELP: &str =
+    "Last Unix time when changing this group in the Pushgateway failed.";
+
+/// One family as a group holds it: the sanitised family (grouping labels applied, labels
+/// sorted by name), when it was pushed, and its series pre-rendered as text 0.0.4.
+#[derive(Debug)]
+pub struct StoredFamily {
+    owner: Arc<GroupingKey>,
+    family: MetricFamily,
+    pushed_at: SystemTime,
+    /// Every metric's sample lines, back to back.
+    text: Box<[u8]>,
+    /// `text_ends[i]` is where metric `i`'s lines end in `text`.
+    text_ends: Box<[u32]>,
+    /// `series_keys[i]` identifies metric `i` within the family and orders it for the scrape.
+    series_keys: Box<[SeriesKey]>,
+    /// A rule this family breaks on its own (found in unchecked mode, stored anyway).
+    problem: Option<Inconsistency>,
+}
+
+impl StoredFamily {
+    /// Sanitises `family` for group `owner` and renders it. Every grouping label is forced
+    /// onto every metric (overwriting a pushed label of that name), `instance=""` is added
+    /// where there is no instance, and labels are sorted by name.
+    pub(crate) fn new(
+        owner: Arc<GroupingKey>,
+        mut family: MetricFamily,
+        pushed_at: SystemTime,
+        scheme: NameScheme,
+    ) -> StoredFamily {
+        for metric in &mut family.metrics {
+            sanitize_labels(&mut metric.labels, &owner);
+        }
+        let problem = local_problem(&family, scheme);
+        let series_keys = family
+            .metrics
+            .iter()
+            .map(|m| SeriesKey::new(&m.labels))
+            .collect();
+        let mut text = Vec::with_capacity(family.metrics.len() * 64);
+        let mut text_ends = Vec::with_capacity(family.metrics.len());
+        for metric in &family.metrics {
+            write_text_metric(&mut text, &family.name, family.metric_type, metric);
+            text_ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        }
+        StoredFamily {
+            owner,
+            family,
+            pushed_at,
+            text: text.into_boxed_slice(),
+            text_ends: text_ends.into_boxed_slice(),
+            series_keys,
+            problem,
+        }
+    }
+
+    /// The `push_time_seconds` or `push_failure_time_seconds` gauge of group `owner`.
+    pub(crate) fn timestamp_gauge(
+        owner: Arc<GroupingKey>,
+        name: &'static str,
+        value: SystemTime,
+        pushed_at: SystemTime,
+    ) -> StoredFamily {
+        let help = if name == PUSH_TIME_FAMILY {
+            PUSH_TIME_HELP
+        } else {
+            PUSH_FAILURE_TIME_HELP
+        };
+        let family = MetricFamily {
+            name: name.to_owned(),
+            help: Some(help.to_owned()),
+            metric_type: MetricType::Gauge,
+            unit: None,
+            metrics: vec![Metric {
+                labels: Vec::new(),
+                value: Value::Gauge(unix_seconds(value)),
+                timestamp_ms: None,
+            }],
+        };
+        StoredFamily::new(owner, family, pushed_at, NameScheme::Utf8)
+    }
+
+    /// The group this family belongs to.
+    pub fn owner(&self) -> &GroupingKey {
+        &self.owner
+    }
+
+    pub(crate) fn owner_arc(&self) -> &Arc<GroupingKey> {
+        &self.owner
+    }
+
+    /// The family, as sanitised at push time.
+    pub fn family(&self) -> &MetricFamily {
+        &self.family
+    }
+
+    /// When the push that stored this family happened.
+    pub fn pushed_at(&self) -> SystemTime {
+        self.pushed_at
+    }
+
+    /// The first metric's gauge value (how the timestamp gauges are read back).
+    pub(crate) fn gauge_value(&self) -> Option<f64> {
+        match self.family.metrics.first().map(|m| &m.value) {
+            Some(Value::Gauge(v)) => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn metric_text(&self, index: usize) -> &[u8] {
+        let start = if index == 0 {
+            0
+        } else {
+            self.text_ends[index - 1] as usize
+        };
+        &self.text[start..self.text_ends[index] as usize]
+    }
+
+    pub(crate) fn series_keys(&self) -> &[SeriesKey] {
+        &self.series_keys
+    }
+
+    pub(crate) fn problem(&self) -> Option<&Inconsistency> {
+        self.problem.as_ref()
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.family.name
+    }
+}
+
+/// Seconds since the Unix epoch as the reference computes them (`UnixNano / 1e9`).
+pub(crate) fn unix_seconds(t: SystemTime) -> f64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as f64 / 1e9,
+        Err(e) => -(e.duration().as_nanos() as f64) / 1e9,
+    }
+}
+
+fn sanitize_labels(labels: &mut Vec<Label>, key: &GroupingKey) {
+    for grouping in key.labels() {
+        match labels.iter_mut().find(|l| l.name == grouping.name) {
+            Some(existing) => existing.value.clone_from(&grouping.value),
+            None => labels.push(grouping.clone()),
+        }
+    }
+    if !labels.iter().any(|l| l.name == "instance") {
+        labels.push(Label::new("instance", ""));
+    }
+    labels.sort_by(|a, b| a.name.cmp(&b.name));
+}
+
+/// The rules one family must keep whatever else is stored: label names valid and not
+/// reserved, no label twice, no `quantile` label on a summary, values matching the
+/// declared type, no series twice.
+fn local_problem(family: &MetricFamily, scheme: NameScheme) -> Option<Inconsistency> {
+    for metric in &family.metrics {
+        let bad = |problem: fn(String, String, Vec<Label>) -> Inconsistency, label: &str| {
+            Some(problem(
+                family.name.clone(),
+                label.to_owned(),
+                metric.labels.clone(),
+            ))
+        };
+        for (i, label) in metric.labels.iter().enumerate() {
+            if !scheme.is_valid_label_name(&label.name) || label.name.starts_with("__") {
+                return bad(
+                    |name, label, labels| Inconsistency::InvalidLabelName {
+                        name,
+                        label,
+                        labels,
+                    },
+                    &label.name,
+                );
+            }
+            if i > 0 && metric.labels[i - 1].name == label.name {
+                return bad(
+                    |name, label, labels| Inconsistency::DuplicateLabelName {
+                        name,
+                        label,
+                        labels,
+                    },
+                    &label.name,
+                );
+            }
+            if label.name == "quantile" && matches!(metric.value, Value::Summary(_)) {
+                return Some(Inconsistency::QuantileLabel {
+                    name: family.name.clone(),
+                    labels: metric.labels.clone(),
+                });
+            }
+        }
+        let matches_type = matches!(
+            (family.metric_type, &metric.value),
+            (MetricType::Counter, Value::Counter(_))
+                | (MetricType::Gauge, Value::Gauge(_))
+                | (MetricType::Untyped, Value::Untyped(_))
+                | (MetricType::Summary, Value::Summary(_))
+                | (
+                    MetricType::Histogram | MetricType::GaugeHistogram,
+                    Value::Histogram(_)
+                )
+        );
+        if !matches_type {
+            return Some(Inconsistency::ValueNotOfType {
+                name: family.name.clone(),
+                labels: metric.labels.clone(),
+                expected: family.metric_type,
+            });
+        }
+    }
+    let mut order: Vec<&[Label]> = family.metrics.iter().map(|m| m.labels.as_slice()).collect();
+    order.sort_by(|a, b| compare_label_sets(a, b));
+    order
+        .windows(2)
+        .find(|w| w[0] == w[1])
+        .map(|w| Inconsistency::DuplicateSeries {
+            name: family.name.clone(),
+            labels: w[0].to_vec(),
+        })
+}
+
+/// A series' label set, encoded so that comparing the bytes compares the label sets in
+/// exposition order (see [`compare_label_sets`]): the label count, then every value, then
+/// every name, each with NUL escaped as `00 FF` and terminated by `00 00`. Shared between
+/// the family and the index.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct SeriesKey(Arc<[u8]>);
+
+impl SeriesKey {
+    pub(crate) fn new(labels: &[Label]) -> SeriesKey {
+        let len: usize = labels
+            .iter()
+            .map(|l| l.name.len() + l.value.len() + 4)
+            .sum();
+        let mut out = Vec::with_capacity(4 + len);
+        out.extend_from_slice(
+            &u32::try_from(labels.len())
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        );
+        for part in labels
+            .iter()
+            .map(|l| &l.value)
+            .chain(labels.iter().map(|l| &l.name))
+        {
+            for &b in part.as_bytes() {
+                out.push(b);
+                if b == 0 {
+                    out.push(0xFF);
+                }
+            }
+            out.extend_from_slice(&[0, 0]);
+        }
+        SeriesKey(out.into())
+    }
+}
+
+/// The order the reference exposes series of one family in: fewer labels first, then label
+/// values position by position (labels are sorted by name, so names are skipped), with
+/// names compared last only to make the order total.
+pub(crate) fn compare_label_sets(a: &[Label], b: &[Label]) -> Ordering {
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.iter().map(|l| &l.value).cmp(b.iter().map(|l| &l.value)))
+        .then_with(|| a.iter().map(|l| &l.name).cmp(b.iter().map(|l| &l.name)))
+}

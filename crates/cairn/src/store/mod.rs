@@ -1,0 +1,514 @@
+//! The store: groups of metric families under grouping keys, the incremental consistency
+//! check, and the scrape.
+
+mod check;
+mod family;
+mod index;
+mod render;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use cairn_expfmt::{MetricFamily, NameScheme};
+use parking_lot::RwLock;
+
+pub use check::Inconsistency;
+pub use family::{PUSH_FAILURE_TIME_FAMILY, PUSH_TIME_FAMILY, StoredFamily};
+pub use render::{ScrapeError, ScrapeFormat};
+
+use crate::GroupingKey;
+use check::{Kind, claimed_suffixes, claims_suffix, suffix_base};
+use index::FamilyIndex;
+
+/// Whether pushes are checked against everything stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Consistency {
+    /// Reject a push that would make the whole exposition invalid (the default).
+    #[default]
+    Checked,
+    /// Store whatever is pushed (`--push.disable-consistency-check`); a scrape of an
+    /// inconsistent store then fails until the offending group is deleted.
+    Unchecked,
+}
+
+/// How a push treats the group's families that it does not name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PushMode {
+    /// PUT: the push replaces the whole group.
+    Replace,
+    /// POST: the push replaces only the families it names.
+    Merge,
+}
+
+/// How a store behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct StoreConfig {
+    /// Whether pushes are checked.
+    pub consistency: Consistency,
+    /// Which label names are valid in pushed series.
+    pub name_scheme: NameScheme,
+}
+
+/// Why a push was rejected. Nothing stored changed except the group's
+/// `push_failure_time_seconds` (and the group's creation if it was new).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PushError {
+    /// The push is invalid or inconsistent with what is stored.
+    Inconsistent(Inconsistency),
+}
+
+impl fmt::Display for PushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushError::Inconsistent(reason) => {
+                write!(
+                    f,
+                    "pushed metrics are invalid or inconsistent with existing metrics: {reason}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for PushError {}
+
+/// One group: its grouping key and its families, including the two timestamp gauges.
+#[derive(Clone, Debug)]
+pub struct Group {
+    key: Arc<GroupingKey>,
+    families: BTreeMap<String, Arc<StoredFamily>>,
+}
+
+impl Group {
+    fn new(key: Arc<GroupingKey>) -> Group {
+        Group {
+            key,
+            families: BTreeMap::new(),
+        }
+    }
+
+    /// The grouping key.
+    pub fn key(&self) -> &GroupingKey {
+        &self.key
+    }
+
+    /// The families in name order, the timestamp gauges among them.
+    pub fn families(&self) -> impl Iterator<Item = &StoredFamily> {
+        self.families.values().map(|f| f.as_ref())
+    }
+
+    /// The family with this name.
+    pub fn family(&self, name: &str) -> Option<&StoredFamily> {
+        self.families.get(name).map(|f| f.as_ref())
+    }
+
+    /// `push_time_seconds`: the last successful push, 0 if none succeeded yet.
+    pub fn push_time_seconds(&self) -> Option<f64> {
+        self.family(PUSH_TIME_FAMILY).and_then(|f| f.gauge_value())
+    }
+
+    /// `push_failure_time_seconds`: the last failed push, 0 if none failed yet.
+    pub fn push_failure_time_seconds(&self) -> Option<f64> {
+        self.family(PUSH_FAILURE_TIME_FAMILY)
+            .and_then(|f| f.gauge_value())
+    }
+
+    /// False exactly when the last failure is later than the last success.
+    pub fn last_push_successful(&self) -> bool {
+        match (self.push_time_seconds(), self.push_failure_time_seconds()) {
+            (Some(ok), Some(failed)) => failed <= ok,
+            _ => true,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    groups: BTreeMap<Arc<GroupingKey>, Arc<Group>>,
+    families: Families,
+}
+
+/// Every family name's index, and how many stored families break a rule on their own
+/// (unchecked mode only).
+#[derive(Debug, Default)]
+struct Families {
+    by_name: BTreeMap<String, FamilyIndex>,
+    invalid: usize,
+}
+
+impl Families {
+    fn get(&self, name: &str) -> Option<&FamilyIndex> {
+        self.by_name.get(name)
+    }
+
+    /// Indexes `new` in place of `old`, the same group's family of the same name.
+    fn swap(&mut self, old: Option<&Arc<StoredFamily>>, new: &Arc<StoredFamily>) {
+        if old.is_some_and(|f| f.problem().is_some()) {
+            self.invalid -= 1;
+        }
+        if new.problem().is_some() {
+            self.invalid += 1;
+        }
+        match self.by_name.get_mut(new.name()) {
+            Some(index) => index.replace(old, new),
+            None => {
+                let mut index = FamilyIndex::default();
+                index.replace(old, new);
+                self.by_name.insert(new.name().to_owned(), index);
+            }
+        }
+    }
+
+    fn remove(&mut self, family: &Arc<StoredFamily>) {
+        if family.problem().is_some() {
+            self.invalid -= 1;
+        }
+        if let Some(index) = self.by_name.get_mut(family.name()) {
+            index.remove(family);
+            if index.is_empty() {
+                self.by_name.remove(family.name());
+            }
+        }
+    }
+}
+
+/// The grouping-keyed store of pushed metric families.
+///
+/// Every method takes `&self`; a `Store` is shared between threads as it is. A push does
+/// its per-push work (sanitising, checking its own series, rendering them) before taking
+/// the write lock, and under it only looks up and updates the index, so its cost follows
+/// the size of the push, not of the store.
+#[derive(Debug, Default)]
+pub struct Store {
+    config: StoreConfig,
+    inner: RwLock<Inner>,
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new(config: StoreConfig) -> Store {
+        Store {
+            config,
+            inner: RwLock::new(Inner::default()),
+        }
+    }
+
+    /// The configuration the store was made with.
+    pub fn config(&self) -> StoreConfig {
+        self.config
+    }
+
+    /// Pushes `families` to the group `key` at time `now`. PUT is [`PushMode::Replace`],
+    /// POST is [`PushMode::Merge`]. Families named `push_time_seconds` or
+    /// `push_failure_time_seconds` are ignored: the store keeps those itself. A later
+    /// family with the same name as an earlier one in the same push wins.
+    ///
+    /// On rejection the group gets `push_failure_time_seconds = now` (and is created with
+    /// `push_time_seconds = 0` if it did not exist), and nothing else changes.
+    pub fn push(
+        &self,
+        key: GroupingKey,
+        mode: PushMode,
+        families: Vec<MetricFamily>,
+        now: SystemTime,
+    ) -> Result<(), PushError> {
+        let key = Arc::new(key);
+        let prepared = self.prepare(&key, families, now);
+        let mut inner = self.inner.write();
+        let outcome = match &prepared {
+            Err(reason) => Err(reason.clone()),
+            Ok(new) => match self.config.consistency {
+                Consistency::Checked => inner.check(&key, mode, new, now),
+                Consistency::Unchecked => Ok(()),
+            },
+        };
+        match (outcome, prepared) {
+            (Ok(()), Ok(new)) => {
+                inner.apply(&key, mode, new, now);
+                Ok(())
+            }
+            (Err(reason), _) => {
+                inner.record_failure(&key, now);
+                Err(PushError::Inconsistent(reason))
+            }
+            (Ok(()), Err(_)) => unreachable!("a failed preparation is never Ok"),
+        }
+    }
+
+    /// Sanitises, checks on their own and renders the pushed families, outside the lock.
+    fn prepare(
+        &self,
+        key: &Arc<GroupingKey>,
+        families: Vec<MetricFamily>,
+        now: SystemTime,
+    ) -> Result<Vec<Arc<StoredFamily>>, Inconsistency> {
+        let mut by_name: BTreeMap<String, MetricFamily> = BTreeMap::new();
+        for family in families {
+            by_name.insert(family.name.clone(), family);
+        }
+        // Timestamps are refused before anything else, on every family, as the reference
+        // does, even on the timestamp families that are then ignored.
+        if by_name
+            .values()
+            .any(|f| f.metrics.iter().any(|m| m.timestamp_ms.is_some()))
+        {
+            return Err(Inconsistency::Timestamps);
+        }
+        by_name.remove(PUSH_TIME_FAMILY);
+        by_name.remove(PUSH_FAILURE_TIME_FAMILY);
+        let mut prepared = Vec::with_capacity(by_name.len());
+        for family in by_name.into_values() {
+            let stored = StoredFamily::new(key.clone(), family, now, self.config.name_scheme);
+            if let (Some(problem), Consistency::Checked) =
+                (stored.problem(), self.config.consistency)
+            {
+                return Err(problem.clone());
+            }
+            prepared.push(Arc::new(stored));
+        }
+        Ok(prepared)
+    }
+
+    /// Deletes the group `key` with all its families, timestamps included. Returns whether
+    /// it existed; deleting a missing group is not an error.
+    pub fn delete(&self, key: &GroupingKey) -> bool {
+        let mut inner = self.inner.write();
+        inner.remove_group(key)
+    }
+
+    /// Deletes every group; returns how many there were.
+    pub fn wipe(&self) -> usize {
+        let mut inner = self.inner.write();
+        let count = inner.groups.len();
+        *inner = Inner::default();
+        count
+    }
+
+    /// The group `key`, if stored.
+    pub fn group(&self, key: &GroupingKey) -> Option<Arc<Group>> {
+        self.inner.read().groups.get(key).cloned()
+    }
+
+    /// Every group, in grouping-key order: a consistent view that later pushes do not change.
+    pub fn groups(&self) -> Vec<Arc<Group>> {
+        self.inner.read().groups.values().cloned().collect()
+    }
+
+    /// Number of groups.
+    pub fn group_count(&self) -> usize {
+        self.inner.read().groups.len()
+    }
+
+    /// Number of stored series, over all groups and families.
+    pub fn series_count(&self) -> usize {
+        self.inner
+            .read()
+            .families
+            .by_name
+            .values()
+            .map(|f| f.series_count())
+            .sum()
+    }
+}
+
+impl Inner {
+    /// The cross-group rules, for a push whose families already passed their own checks:
+    /// one type per name, no series held by another group, no summary or histogram suffix
+    /// collisions in the store as it would be after the push.
+    fn check(
+        &self,
+        key: &Arc<GroupingKey>,
+        mode: PushMode,
+        new: &[Arc<StoredFamily>],
+        now: SystemTime,
+    ) -> Result<(), Inconsistency> {
+        let group = self.groups.get(key.as_ref());
+        let stamps = match group {
+            Some(_) => Vec::new(),
+            None => new_group_stamps(key, SystemTime::UNIX_EPOCH, now),
+        };
+        for family in new.iter().chain(&stamps) {
+            let Some(index) = self.families.get(family.name()) else {
+                continue;
+            };
+            let kind = Kind::of(family.family().metric_type);
+            if let Some(existing) = index.conflicting_type(key, kind) {
+                return Err(Inconsistency::TypeConflict {
+                    name: family.name().to_owned(),
+                    labels: family
+                        .family()
+                        .metrics
+                        .first()
+                        .map(|m| m.labels.clone())
+                        .unwrap_or_default(),
+                    existing,
+                });
+            }
+            for (i, series) in family.series_keys().iter().enumerate() {
+                if index.series_held_by_other_than(series, key) {
+                    return Err(Inconsistency::DuplicateSeries {
+                        name: family.name().to_owned(),
+                        labels: family.family().metrics[i].labels.clone(),
+                    });
+                }
+            }
+        }
+        // Which kind a name has after the push, if it exists then.
+        let kind_after = |name: &str| -> Option<Kind> {
+            if let Ok(i) = new.binary_search_by(|f| f.name().cmp(name)) {
+                return Some(Kind::of(new[i].family().metric_type));
+            }
+            let index = self.families.get(name)?;
+            let retained =
+                mode == PushMode::Merge && group.is_some_and(|g| g.families.contains_key(name));
+            if !retained && !index.held_by_other_than(key) {
+                return None;
+            }
+            index.shown().map(|m| Kind::of(m.metric_type))
+        };
+        for family in new {
+            let name = family.name();
+            if let Some((base, suffix)) = suffix_base(name) {
+                if let Some(base_kind) = kind_after(base).filter(|&k| claims_suffix(k, suffix)) {
+                    return Err(suffix_collision(name, base, base_kind));
+                }
+            }
+            let kind = Kind::of(family.family().metric_type);
+            for suffix in claimed_suffixes(kind) {
+                let claimed = format!("{name}{suffix}");
+                if kind_after(&claimed).is_some() {
+                    return Err(suffix_collision(&claimed, name, kind));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(
+        &mut self,
+        key: &Arc<GroupingKey>,
+        mode: PushMode,
+        new: Vec<Arc<StoredFamily>>,
+        now: SystemTime,
+    ) {
+        let families = &mut self.families;
+        let group = self
+            .groups
+            .entry(key.clone())
+            .or_insert_with(|| Arc::new(Group::new(key.clone())));
+        let g = Arc::make_mut(group);
+        if mode == PushMode::Replace {
+            g.families.retain(|name, family| {
+                let keep = name == PUSH_TIME_FAMILY
+                    || name == PUSH_FAILURE_TIME_FAMILY
+                    || new.binary_search_by(|f| f.name().cmp(name)).is_ok();
+                if !keep {
+                    families.remove(family);
+                }
+                keep
+            });
+        }
+        let push_time = Arc::new(StoredFamily::timestamp_gauge(
+            key.clone(),
+            PUSH_TIME_FAMILY,
+            now,
+            now,
+        ));
+        let failure = (!g.families.contains_key(PUSH_FAILURE_TIME_FAMILY)).then(|| {
+            Arc::new(StoredFamily::timestamp_gauge(
+                key.clone(),
+                PUSH_FAILURE_TIME_FAMILY,
+                SystemTime::UNIX_EPOCH,
+                now,
+            ))
+        });
+        for family in new.into_iter().chain([push_time]).chain(failure) {
+            let old = g.families.insert(family.name().to_owned(), family.clone());
+            families.swap(old.as_ref(), &family);
+        }
+    }
+
+    /// The failure path: the group's failure time becomes `now`; a new group is created
+    /// with push time 0, unless its timestamp series would clash with another group's
+    /// (the reference stores it anyway and then fails every scrape).
+    fn record_failure(&mut self, key: &Arc<GroupingKey>, now: SystemTime) {
+        let failure = Arc::new(StoredFamily::timestamp_gauge(
+            key.clone(),
+            PUSH_FAILURE_TIME_FAMILY,
+            now,
+            now,
+        ));
+        if let Some(group) = self.groups.get_mut(key.as_ref()) {
+            let old = Arc::make_mut(group)
+                .families
+                .insert(PUSH_FAILURE_TIME_FAMILY.to_owned(), failure.clone());
+            self.families.swap(old.as_ref(), &failure);
+            return;
+        }
+        let push_time = Arc::new(StoredFamily::timestamp_gauge(
+            key.clone(),
+            PUSH_TIME_FAMILY,
+            SystemTime::UNIX_EPOCH,
+            now,
+        ));
+        let clashes = [&push_time, &failure].into_iter().any(|family| {
+            self.families
+                .get(family.name())
+                .is_some_and(|index| index.series_held_by_other_than(&family.series_keys()[0], key))
+        });
+        if clashes {
+            return;
+        }
+        let mut group = Group::new(key.clone());
+        for family in [push_time, failure] {
+            self.families.swap(None, &family);
+            group.families.insert(family.name().to_owned(), family);
+        }
+        self.groups.insert(key.clone(), Arc::new(group));
+    }
+
+    fn remove_group(&mut self, key: &GroupingKey) -> bool {
+        let Some(group) = self.groups.remove(key) else {
+            return false;
+        };
+        for family in group.families.values() {
+            self.families.remove(family);
+        }
+        true
+    }
+}
+
+fn new_group_stamps(
+    key: &Arc<GroupingKey>,
+    push_time: SystemTime,
+    now: SystemTime,
+) -> Vec<Arc<StoredFamily>> {
+    vec![
+        Arc::new(StoredFamily::timestamp_gauge(
+            key.clone(),
+            PUSH_TIME_FAMILY,
+            push_time,
+            now,
+        )),
+        Arc::new(StoredFamily::timestamp_gauge(
+            key.clone(),
+            PUSH_FAILURE_TIME_FAMILY,
+            push_time,
+            now,
+        )),
+    ]
+}
+
+fn suffix_collision(name: &str, base: &str, base_kind: Kind) -> Inconsistency {
+    Inconsistency::SuffixCollision {
+        name: name.to_owned(),
+        base: base.to_owned(),
+        base_type: match base_kind {
+            Kind::Summary => cairn_expfmt::MetricType::Summary,
+            _ => cairn_expfmt::MetricType::Histogram,
+        },
+    }
+}

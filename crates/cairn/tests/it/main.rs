@@ -1,0 +1,5 @@
+//! Integration tests of the cairn engine, linked into one test binary.
+
+mod model;
+mod store_rules;
+mod support;
