@@ -170,6 +170,13 @@ pub(crate) enum Kind {
 
 impl Kind {
     pub(crate) const COUNT: usize = 5;
+    pub(crate) const ALL: [Kind; Kind::COUNT] = [
+        Kind::Counter,
+        Kind::Gauge,
+        Kind::Summary,
+        Kind::Untyped,
+        Kind::Histogram,
+    ];
 
     pub(crate) fn of(t: MetricType) -> Kind {
         match t {
@@ -183,6 +190,17 @@ impl Kind {
 
     pub(crate) fn index(self) -> usize {
         self as usize
+    }
+
+    /// The type a kind is reported as.
+    pub(crate) fn metric_type(self) -> MetricType {
+        match self {
+            Kind::Counter => MetricType::Counter,
+            Kind::Gauge => MetricType::Gauge,
+            Kind::Summary => MetricType::Summary,
+            Kind::Untyped => MetricType::Untyped,
+            Kind::Histogram => MetricType::Histogram,
+        }
     }
 }
 

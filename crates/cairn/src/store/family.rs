@@ -4,7 +4,10 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use cairn_expfmt::{Label, Metric, MetricFamily, MetricType, NameScheme, Value, write_text_metric};
+use cairn_expfmt::{
+    Label, Metric, MetricFamily, MetricType, NameScheme, ProtoLimits, Value, decode_delimited,
+    encode_delimited, write_text_metric,
+};
 
 use super::check::Inconsistency;
 use crate::GroupingKey;
@@ -21,10 +24,20 @@ const PUSH_FAILURE_TIME_HELP: &str =
 
 /// One family as a group holds it: the sanitised family (grouping labels applied, labels
 /// sorted by name), when it was pushed, and its series pre-rendered as text 0.0.4.
+///
+/// The family itself is kept compact, as one protobuf message (a handful of allocations
+/// instead of several per series), and decoded when a reader needs the full model: the
+/// JSON API, protobuf and OpenMetrics scrapes. The text scrape needs only `text`.
 #[derive(Debug)]
 pub struct StoredFamily {
     owner: Arc<GroupingKey>,
-    family: MetricFamily,
+    name: String,
+    help: Option<String>,
+    metric_type: MetricType,
+    /// The sanitised family as one length-delimited protobuf `MetricFamily` message.
+    encoded: Box<[u8]>,
+    /// The first series' gauge value, which is how the timestamp gauges are read back.
+    gauge_value: Option<f64>,
     pushed_at: SystemTime,
     /// Every metric's sample lines, back to back.
     text: Box<[u8]>,
@@ -61,9 +74,25 @@ impl StoredFamily {
             write_text_metric(&mut text, &family.name, family.metric_type, metric);
             text_ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
         }
+        let gauge_value = match family.metrics.first().map(|m| &m.value) {
+            Some(Value::Gauge(v)) => Some(*v),
+            _ => None,
+        };
+        let mut encoded = Vec::new();
+        encode_delimited(&mut encoded, &family);
+        let MetricFamily {
+            name,
+            help,
+            metric_type,
+            ..
+        } = family;
         StoredFamily {
             owner,
-            family,
+            name,
+            help,
+            metric_type,
+            encoded: encoded.into_boxed_slice(),
+            gauge_value,
             pushed_at,
             text: text.into_boxed_slice(),
             text_ends: text_ends.into_boxed_slice(),
@@ -107,9 +136,41 @@ impl StoredFamily {
         &self.owner
     }
 
-    /// The family, as sanitised at push time.
-    pub fn family(&self) -> &MetricFamily {
-        &self.family
+    /// The family as sanitised at push time, decoded from its compact form.
+    pub fn family(&self) -> MetricFamily {
+        // The bytes were written by the encoder from a valid model, which the decoder reads
+        // back unchanged (a property the codec's tests check); the fallback keeps a broken
+        // invariant from taking the process down.
+        decode_delimited(&self.encoded, &ProtoLimits::default())
+            .ok()
+            .and_then(|families| families.into_iter().next())
+            .unwrap_or_else(|| MetricFamily {
+                name: self.name.clone(),
+                help: self.help.clone(),
+                metric_type: self.metric_type,
+                unit: None,
+                metrics: Vec::new(),
+            })
+    }
+
+    /// The family name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The help, if the push gave one.
+    pub fn help(&self) -> Option<&str> {
+        self.help.as_deref()
+    }
+
+    /// The declared type.
+    pub fn metric_type(&self) -> MetricType {
+        self.metric_type
+    }
+
+    /// Number of series.
+    pub fn series_count(&self) -> usize {
+        self.series_keys.len()
     }
 
     /// When the push that stored this family happened.
@@ -119,10 +180,7 @@ impl StoredFamily {
 
     /// The first metric's gauge value (how the timestamp gauges are read back).
     pub(crate) fn gauge_value(&self) -> Option<f64> {
-        match self.family.metrics.first().map(|m| &m.value) {
-            Some(Value::Gauge(v)) => Some(*v),
-            _ => None,
-        }
+        self.gauge_value
     }
 
     pub(crate) fn metric_text(&self, index: usize) -> &[u8] {
@@ -140,10 +198,6 @@ impl StoredFamily {
 
     pub(crate) fn problem(&self) -> Option<&Inconsistency> {
         self.problem.as_ref()
-    }
-
-    pub(crate) fn name(&self) -> &str {
-        &self.family.name
     }
 }
 

@@ -2,10 +2,8 @@
 //! the push, not the store: per family name, which groups hold it with which type, and
 //! every series in exposition order with the group that owns it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
-
-use cairn_expfmt::MetricType;
 
 use super::check::Kind;
 use super::family::{SeriesKey, StoredFamily};
@@ -41,13 +39,6 @@ impl Slot {
     }
 }
 
-/// What one group declares for a family name.
-#[derive(Clone, Debug)]
-pub(crate) struct FamilyMeta {
-    pub(crate) metric_type: MetricType,
-    pub(crate) family: Arc<StoredFamily>,
-}
-
 /// Everything stored under one family name, across groups.
 ///
 /// A series is found by its label set in `by_key` (a hash lookup, whatever the store's
@@ -56,8 +47,9 @@ pub(crate) struct FamilyMeta {
 #[derive(Debug, Default)]
 pub(crate) struct FamilyIndex {
     /// Groups holding this name, in grouping-key order: the first one's help and type are
-    /// exposed (the reference picks one at random).
-    pub(crate) metas: BTreeMap<Arc<GroupingKey>, FamilyMeta>,
+    /// exposed (the reference picks one at random). Changed only when a group starts or
+    /// stops holding the name, not when it re-pushes it.
+    holders: BTreeSet<Arc<GroupingKey>>,
     /// How many groups hold this name with each kind; more than one kind with a non-zero
     /// count is a type conflict (possible only in unchecked mode).
     kind_counts: [u32; Kind::COUNT],
@@ -69,9 +61,17 @@ pub(crate) struct FamilyIndex {
 }
 
 impl FamilyIndex {
-    /// The type and help that the scrape shows: the first group's.
-    pub(crate) fn shown(&self) -> Option<&FamilyMeta> {
-        self.metas.first_key_value().map(|(_, meta)| meta)
+    /// The group whose help and type the scrape shows: the first in grouping-key order.
+    pub(crate) fn first_holder(&self) -> Option<&GroupingKey> {
+        self.holders.first().map(|k| k.as_ref())
+    }
+
+    /// The kind the holders share (the first one in kind order if they disagree, which
+    /// only unchecked mode allows).
+    pub(crate) fn kind(&self) -> Option<Kind> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| self.kind_counts[k.index()] > 0)
     }
 
     pub(crate) fn kinds_in_use(&self) -> usize {
@@ -89,60 +89,85 @@ impl FamilyIndex {
             .filter_map(|&i| self.slots[i as usize].as_ref())
     }
 
-    /// A kind other than `kind` that a group other than `owner` holds this name with.
-    pub(crate) fn conflicting_type(&self, owner: &GroupingKey, kind: Kind) -> Option<MetricType> {
-        let total: u32 = self.kind_counts.iter().sum();
-        let own_other = self
-            .metas
-            .get(owner)
-            .is_some_and(|m| Kind::of(m.metric_type) != kind);
-        let others_other = total - self.kind_counts[kind.index()] - u32::from(own_other);
-        if others_other == 0 {
-            return None;
-        }
-        self.metas
-            .iter()
-            .find(|(k, m)| k.as_ref() != owner && Kind::of(m.metric_type) != kind)
-            .map(|(_, m)| m.metric_type)
+    /// A kind other than `kind` that another group holds this name with, not counting the
+    /// pushing group's own family of this name (of kind `own`), which the push replaces.
+    pub(crate) fn conflicting_kind(&self, own: Option<Kind>, kind: Kind) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|&k| {
+            let others = self.kind_counts[k.index()] - u32::from(own == Some(k));
+            k != kind && others > 0
+        })
     }
 
-    /// Whether a group other than `owner` holds this name.
-    pub(crate) fn held_by_other_than(&self, owner: &GroupingKey) -> bool {
-        self.metas.len() > usize::from(self.metas.contains_key(owner))
+    /// Whether a group other than the pushing one holds this name; `own` says whether the
+    /// pushing group does.
+    pub(crate) fn held_by_other(&self, own: bool) -> bool {
+        self.holders.len() > usize::from(own)
+    }
+
+    /// The slot of label set `key`, if any group holds it.
+    pub(crate) fn lookup(&self, key: &SeriesKey) -> Option<u32> {
+        self.by_key.get(key).copied()
+    }
+
+    /// Whether the label set in slot `slot_id` is held by a group other than `owner`,
+    /// whose family of this name (if it has one) is `own`.
+    pub(crate) fn slot_held_by_other_than(
+        &self,
+        slot_id: u32,
+        owner: &Arc<GroupingKey>,
+        own: Option<&Arc<StoredFamily>>,
+    ) -> bool {
+        let Some(slot) = self.slots[slot_id as usize].as_ref() else {
+            return false;
+        };
+        slot.all().any(|s| {
+            // The usual holder is the pushing group's own family: comparing pointers
+            // settles that without reading the family or the key.
+            if own.is_some_and(|own| Arc::ptr_eq(&s.family, own)) {
+                return false;
+            }
+            let holder = s.family.owner_arc();
+            !Arc::ptr_eq(holder, owner) && holder != owner
+        })
     }
 
     /// Whether the label set `key` is held by a group other than `owner`.
-    pub(crate) fn series_held_by_other_than(&self, key: &SeriesKey, owner: &GroupingKey) -> bool {
-        self.by_key
-            .get(key)
-            .and_then(|&i| self.slots[i as usize].as_ref())
-            .is_some_and(|slot| slot.all().any(|s| s.family.owner() != owner))
+    pub(crate) fn series_held_by_other_than(
+        &self,
+        key: &SeriesKey,
+        owner: &Arc<GroupingKey>,
+    ) -> bool {
+        self.lookup(key)
+            .is_some_and(|slot_id| self.slot_held_by_other_than(slot_id, owner, None))
     }
 
     /// Puts `new` in place of `old` (the same group's family of this name, if it had one).
-    /// Label sets both hold keep their slot and their place in the order.
-    pub(crate) fn replace(&mut self, old: Option<&Arc<StoredFamily>>, new: &Arc<StoredFamily>) {
+    /// Label sets both hold keep their slot and their place in the order. `found` has the
+    /// slot of each of `new`'s label sets when the check already looked them up.
+    pub(crate) fn replace(
+        &mut self,
+        old: Option<&Arc<StoredFamily>>,
+        new: &Arc<StoredFamily>,
+        found: Option<&[Option<u32>]>,
+    ) {
         if let Some(old) = old {
-            self.kind_counts[Kind::of(old.family().metric_type).index()] -= 1;
+            self.kind_counts[Kind::of(old.metric_type()).index()] -= 1;
         }
-        let metric_type = new.family().metric_type;
-        self.kind_counts[Kind::of(metric_type).index()] += 1;
-        let meta = FamilyMeta {
-            metric_type,
-            family: new.clone(),
-        };
-        match self.metas.get_mut(new.owner()) {
-            Some(existing) => *existing = meta,
-            None => {
-                self.metas.insert(new.owner_arc().clone(), meta);
-            }
+        self.kind_counts[Kind::of(new.metric_type()).index()] += 1;
+        if old.is_none() {
+            self.holders.insert(new.owner_arc().clone());
         }
+        let mut reused = 0;
         for (index, key) in new.series_keys().iter().enumerate() {
             let series = SeriesRef {
                 family: new.clone(),
                 index: index as u32,
             };
-            let Some(&slot_id) = self.by_key.get(key) else {
+            let slot_id = match found {
+                Some(found) => found[index],
+                None => self.lookup(key),
+            };
+            let Some(slot_id) = slot_id else {
                 let slot_id = self.alloc_slot(Slot {
                     first: series,
                     more: Vec::new(),
@@ -157,22 +182,26 @@ impl FamilyIndex {
             let taken = old.and_then(|old| {
                 std::iter::once(&mut slot.first)
                     .chain(slot.more.iter_mut())
-                    .find(|s| s.family.owner() == old.owner() && Arc::ptr_eq(&s.family, old))
+                    .find(|s| Arc::ptr_eq(&s.family, old))
             });
             match taken {
-                Some(place) => *place = series,
+                Some(place) => {
+                    *place = series;
+                    reused += 1;
+                }
                 None => slot.more.push(series),
             }
         }
-        if let Some(old) = old {
+        // Only label sets `new` no longer has are left to drop; usually there are none.
+        if let Some(old) = old.filter(|old| old.series_keys().len() > reused) {
             self.drop_series(old);
         }
     }
 
     /// Removes `family` (a group's family of this name) entirely.
     pub(crate) fn remove(&mut self, family: &Arc<StoredFamily>) {
-        if let Some(meta) = self.metas.remove(family.owner()) {
-            self.kind_counts[Kind::of(meta.metric_type).index()] -= 1;
+        if self.holders.remove(family.owner()) {
+            self.kind_counts[Kind::of(family.metric_type()).index()] -= 1;
         }
         self.drop_series(family);
     }
@@ -180,7 +209,7 @@ impl FamilyIndex {
     /// Drops every series of `family` still in a slot (those `replace` did not reuse).
     fn drop_series(&mut self, family: &Arc<StoredFamily>) {
         for (index, key) in family.series_keys().iter().enumerate() {
-            let Some(&slot_id) = self.by_key.get(key) else {
+            let Some(slot_id) = self.lookup(key) else {
                 continue;
             };
             let slot = self.slots[slot_id as usize]
@@ -216,6 +245,6 @@ impl FamilyIndex {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.metas.is_empty()
+        self.holders.is_empty()
     }
 }

@@ -6,7 +6,7 @@ mod family;
 mod index;
 mod render;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -127,7 +127,7 @@ impl Group {
 
 #[derive(Debug, Default)]
 struct Inner {
-    groups: BTreeMap<Arc<GroupingKey>, Arc<Group>>,
+    groups: HashMap<Arc<GroupingKey>, Arc<Group>>,
     families: Families,
 }
 
@@ -144,8 +144,14 @@ impl Families {
         self.by_name.get(name)
     }
 
-    /// Indexes `new` in place of `old`, the same group's family of the same name.
-    fn swap(&mut self, old: Option<&Arc<StoredFamily>>, new: &Arc<StoredFamily>) {
+    /// Indexes `new` in place of `old`, the same group's family of the same name; `found`
+    /// as for [`FamilyIndex::replace`].
+    fn swap(
+        &mut self,
+        old: Option<&Arc<StoredFamily>>,
+        new: &Arc<StoredFamily>,
+        found: Option<&[Option<u32>]>,
+    ) {
         if old.is_some_and(|f| f.problem().is_some()) {
             self.invalid -= 1;
         }
@@ -153,10 +159,10 @@ impl Families {
             self.invalid += 1;
         }
         match self.by_name.get_mut(new.name()) {
-            Some(index) => index.replace(old, new),
+            Some(index) => index.replace(old, new, found),
             None => {
                 let mut index = FamilyIndex::default();
-                index.replace(old, new);
+                index.replace(old, new, None);
                 self.by_name.insert(new.name().to_owned(), index);
             }
         }
@@ -215,26 +221,33 @@ impl Store {
         families: Vec<MetricFamily>,
         now: SystemTime,
     ) -> Result<(), PushError> {
-        let key = Arc::new(key);
+        // The stored group's own key, when there is one, so that its families share it.
+        let existing = self
+            .inner
+            .read()
+            .groups
+            .get_key_value(&key)
+            .map(|(k, _)| k.clone());
+        let key = existing.unwrap_or_else(|| Arc::new(key));
         let prepared = self.prepare(&key, families, now);
         let mut inner = self.inner.write();
         let outcome = match &prepared {
             Err(reason) => Err(reason.clone()),
             Ok(new) => match self.config.consistency {
-                Consistency::Checked => inner.check(&key, mode, new, now),
-                Consistency::Unchecked => Ok(()),
+                Consistency::Checked => inner.check(&key, mode, new, now).map(Some),
+                Consistency::Unchecked => Ok(None),
             },
         };
         match (outcome, prepared) {
-            (Ok(()), Ok(new)) => {
-                inner.apply(&key, mode, new, now);
+            (Ok(found), Ok(new)) => {
+                inner.apply(&key, mode, new, found, now);
                 Ok(())
             }
             (Err(reason), _) => {
                 inner.record_failure(&key, now);
                 Err(PushError::Inconsistent(reason))
             }
-            (Ok(()), Err(_)) => unreachable!("a failed preparation is never Ok"),
+            (Ok(_), Err(_)) => unreachable!("a failed preparation is never Ok"),
         }
     }
 
@@ -294,7 +307,9 @@ impl Store {
 
     /// Every group, in grouping-key order: a consistent view that later pushes do not change.
     pub fn groups(&self) -> Vec<Arc<Group>> {
-        self.inner.read().groups.values().cloned().collect()
+        let mut groups: Vec<_> = self.inner.read().groups.values().cloned().collect();
+        groups.sort_by(|a, b| a.key.cmp(&b.key));
+        groups
     }
 
     /// Number of groups.
@@ -324,50 +339,63 @@ impl Inner {
         mode: PushMode,
         new: &[Arc<StoredFamily>],
         now: SystemTime,
-    ) -> Result<(), Inconsistency> {
+    ) -> Result<Vec<Vec<Option<u32>>>, Inconsistency> {
         let group = self.groups.get(key.as_ref());
+        let mut found = Vec::with_capacity(new.len());
         let stamps = match group {
             Some(_) => Vec::new(),
             None => new_group_stamps(key, SystemTime::UNIX_EPOCH, now),
         };
-        for family in new.iter().chain(&stamps) {
+        for (position, family) in new.iter().chain(&stamps).enumerate() {
             let Some(index) = self.families.get(family.name()) else {
+                if position < new.len() {
+                    found.push(vec![None; family.series_keys().len()]);
+                }
                 continue;
             };
-            let kind = Kind::of(family.family().metric_type);
-            if let Some(existing) = index.conflicting_type(key, kind) {
+            let own = group.and_then(|g| g.families.get(family.name()));
+            let kind = Kind::of(family.metric_type());
+            let own_kind = own.map(|f| Kind::of(f.metric_type()));
+            if let Some(existing) = index.conflicting_kind(own_kind, kind) {
                 return Err(Inconsistency::TypeConflict {
                     name: family.name().to_owned(),
                     labels: family
                         .family()
                         .metrics
-                        .first()
-                        .map(|m| m.labels.clone())
+                        .into_iter()
+                        .next()
+                        .map(|m| m.labels)
                         .unwrap_or_default(),
-                    existing,
+                    existing: existing.metric_type(),
                 });
             }
+            let mut slots = Vec::with_capacity(family.series_keys().len());
             for (i, series) in family.series_keys().iter().enumerate() {
-                if index.series_held_by_other_than(series, key) {
+                let slot = index.lookup(series);
+                if slot.is_some_and(|slot| index.slot_held_by_other_than(slot, key, own)) {
                     return Err(Inconsistency::DuplicateSeries {
                         name: family.name().to_owned(),
-                        labels: family.family().metrics[i].labels.clone(),
+                        labels: family.family().metrics.swap_remove(i).labels,
                     });
                 }
+                slots.push(slot);
+            }
+            if position < new.len() {
+                found.push(slots);
             }
         }
         // Which kind a name has after the push, if it exists then.
         let kind_after = |name: &str| -> Option<Kind> {
             if let Ok(i) = new.binary_search_by(|f| f.name().cmp(name)) {
-                return Some(Kind::of(new[i].family().metric_type));
+                return Some(Kind::of(new[i].metric_type()));
             }
             let index = self.families.get(name)?;
-            let retained =
-                mode == PushMode::Merge && group.is_some_and(|g| g.families.contains_key(name));
-            if !retained && !index.held_by_other_than(key) {
+            let own = group.is_some_and(|g| g.families.contains_key(name));
+            let retained = own && mode == PushMode::Merge;
+            if !retained && !index.held_by_other(own) {
                 return None;
             }
-            index.shown().map(|m| Kind::of(m.metric_type))
+            index.kind()
         };
         for family in new {
             let name = family.name();
@@ -376,7 +404,7 @@ impl Inner {
                     return Err(suffix_collision(name, base, base_kind));
                 }
             }
-            let kind = Kind::of(family.family().metric_type);
+            let kind = Kind::of(family.metric_type());
             for suffix in claimed_suffixes(kind) {
                 let claimed = format!("{name}{suffix}");
                 if kind_after(&claimed).is_some() {
@@ -384,14 +412,16 @@ impl Inner {
                 }
             }
         }
-        Ok(())
+        Ok(found)
     }
 
+    /// Stores a push that passed the check; `found` is what the check looked up.
     fn apply(
         &mut self,
         key: &Arc<GroupingKey>,
         mode: PushMode,
         new: Vec<Arc<StoredFamily>>,
+        found: Option<Vec<Vec<Option<u32>>>>,
         now: SystemTime,
     ) {
         let families = &mut self.families;
@@ -425,9 +455,19 @@ impl Inner {
                 now,
             ))
         });
-        for family in new.into_iter().chain([push_time]).chain(failure) {
+        let found = found.unwrap_or_default();
+        for (position, family) in new
+            .into_iter()
+            .chain([push_time])
+            .chain(failure)
+            .enumerate()
+        {
             let old = g.families.insert(family.name().to_owned(), family.clone());
-            families.swap(old.as_ref(), &family);
+            families.swap(
+                old.as_ref(),
+                &family,
+                found.get(position).map(Vec::as_slice),
+            );
         }
     }
 
@@ -445,7 +485,7 @@ impl Inner {
             let old = Arc::make_mut(group)
                 .families
                 .insert(PUSH_FAILURE_TIME_FAMILY.to_owned(), failure.clone());
-            self.families.swap(old.as_ref(), &failure);
+            self.families.swap(old.as_ref(), &failure, None);
             return;
         }
         let push_time = Arc::new(StoredFamily::timestamp_gauge(
@@ -464,7 +504,7 @@ impl Inner {
         }
         let mut group = Group::new(key.clone());
         for family in [push_time, failure] {
-            self.families.swap(None, &family);
+            self.families.swap(None, &family, None);
             group.families.insert(family.name().to_owned(), family);
         }
         self.groups.insert(key.clone(), Arc::new(group));

@@ -1,15 +1,18 @@
 //! The scrape: every stored family in name order, each family's header once, its series in
 //! the reference's order, merged from the index without sorting at scrape time.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use cairn_expfmt::{
-    MetricFamily, encode_delimited, encode_openmetrics, write_openmetrics_eof, write_text_header,
+    Metric, MetricFamily, MetricType, encode_delimited, encode_openmetrics, write_openmetrics_eof,
+    write_text_header,
 };
 
 use super::check::{Inconsistency, Kind, claimed_suffixes};
 use super::index::FamilyIndex;
-use super::{Inner, Store};
+use super::{Inner, Store, StoredFamily};
 
 /// The exposition formats a scrape can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,10 +61,20 @@ impl Store {
             if index.series_count() == 0 {
                 continue;
             }
+            let Some(shown) = inner.shown(name, index) else {
+                continue;
+            };
             match format {
-                ScrapeFormat::Text => render_text(out, name, index),
-                ScrapeFormat::OpenMetrics => encode_openmetrics(out, &merged(name, index)),
-                ScrapeFormat::Protobuf => encode_delimited(out, &merged(name, index)),
+                ScrapeFormat::Text => {
+                    write_text_header(out, name, shown.help(), shown.metric_type());
+                    for slot in index.slots_in_order() {
+                        for series in slot.all() {
+                            out.extend_from_slice(series.text());
+                        }
+                    }
+                }
+                ScrapeFormat::OpenMetrics => encode_openmetrics(out, &merged(shown, index)),
+                ScrapeFormat::Protobuf => encode_delimited(out, &merged(shown, index)),
             }
         }
         if format == ScrapeFormat::OpenMetrics {
@@ -82,47 +95,39 @@ impl Inner {
         if self.families.invalid == 0 {
             return Vec::new();
         }
-        self.groups
-            .values()
+        let mut groups: Vec<_> = self.groups.values().collect();
+        groups.sort_by(|a, b| a.key().cmp(b.key()));
+        groups
+            .into_iter()
             .flat_map(|g| g.families())
             .filter_map(|f| f.problem().cloned())
             .collect()
     }
-}
 
-fn render_text(out: &mut Vec<u8>, name: &str, index: &FamilyIndex) {
-    let Some(shown) = index.shown() else { return };
-    write_text_header(
-        out,
-        name,
-        shown.family.family().help.as_deref(),
-        shown.metric_type,
-    );
-    for slot in index.slots_in_order() {
-        for series in slot.all() {
-            out.extend_from_slice(series.text());
-        }
+    /// The family whose help and type the scrape shows for `name`: the first holder's.
+    fn shown(&self, name: &str, index: &FamilyIndex) -> Option<&StoredFamily> {
+        let first = index.first_holder()?;
+        self.groups.get(first)?.family(name)
     }
 }
 
-/// One family holding every group's series of `name`, in exposition order.
-fn merged(name: &str, index: &FamilyIndex) -> MetricFamily {
-    let shown = index.shown().map(|m| m.family.family());
+/// One family holding every group's series of `name`, in exposition order, with the help,
+/// type and unit of `shown`. Every stored family of the name is decoded once.
+fn merged(shown: &StoredFamily, index: &FamilyIndex) -> MetricFamily {
+    let head = shown.family();
+    let mut decoded: HashMap<*const StoredFamily, Vec<Option<Metric>>> = HashMap::new();
     let mut metrics = Vec::with_capacity(index.series_count());
     for slot in index.slots_in_order() {
         for s in slot.all() {
-            metrics.push(s.family.family().metrics[s.index as usize].clone());
+            let family = decoded
+                .entry(Arc::as_ptr(&s.family))
+                .or_insert_with(|| s.family.family().metrics.into_iter().map(Some).collect());
+            if let Some(metric) = family.get_mut(s.index as usize).and_then(Option::take) {
+                metrics.push(metric);
+            }
         }
     }
-    MetricFamily {
-        name: name.to_owned(),
-        help: shown.and_then(|f| f.help.clone()),
-        metric_type: index
-            .shown()
-            .map_or(cairn_expfmt::MetricType::Untyped, |m| m.metric_type),
-        unit: shown.and_then(|f| f.unit.clone()),
-        metrics,
-    }
+    MetricFamily { metrics, ..head }
 }
 
 /// What makes one family name invalid across groups: several types, a series held
@@ -132,23 +137,25 @@ fn family_problems<'a>(
     name: &'a str,
     index: &'a FamilyIndex,
 ) -> impl Iterator<Item = Inconsistency> + 'a {
+    let shown_kind = inner.shown(name, index).map(|f| Kind::of(f.metric_type()));
     let type_conflict = (index.kinds_in_use() > 1).then(|| {
-        let first = index
-            .shown()
-            .map(|m| m.metric_type)
-            .unwrap_or(cairn_expfmt::MetricType::Untyped);
+        let first = shown_kind.or(index.kind()).unwrap_or(Kind::Untyped);
         let other = index
-            .metas
-            .values()
-            .find(|m| Kind::of(m.metric_type) != Kind::of(first))
-            .map(|m| m.family.family());
+            .slots_in_order()
+            .flat_map(|slot| slot.all())
+            .find(|s| Kind::of(s.family.metric_type()) != first);
         Inconsistency::TypeConflict {
             name: name.to_owned(),
             labels: other
-                .and_then(|f| f.metrics.first())
-                .map(|m| m.labels.clone())
+                .map(|s| {
+                    s.family
+                        .family()
+                        .metrics
+                        .swap_remove(s.index as usize)
+                        .labels
+                })
                 .unwrap_or_default(),
-            existing: first,
+            existing: first.metric_type(),
         }
     });
     let duplicates = index
@@ -156,13 +163,17 @@ fn family_problems<'a>(
         .filter(|slot| !slot.more.is_empty())
         .map(move |slot| Inconsistency::DuplicateSeries {
             name: name.to_owned(),
-            labels: slot.first.family.family().metrics[slot.first.index as usize]
-                .labels
-                .clone(),
+            labels: slot
+                .first
+                .family
+                .family()
+                .metrics
+                .swap_remove(slot.first.index as usize)
+                .labels,
         });
-    let kind = index.shown().map(|m| Kind::of(m.metric_type));
     let collisions =
-        kind.map(claimed_suffixes)
+        shown_kind
+            .map(claimed_suffixes)
             .unwrap_or_default()
             .iter()
             .filter_map(move |suffix| {
@@ -171,11 +182,7 @@ fn family_problems<'a>(
                     Inconsistency::SuffixCollision {
                         name: claimed,
                         base: name.to_owned(),
-                        base_type: if kind == Some(Kind::Summary) {
-                            cairn_expfmt::MetricType::Summary
-                        } else {
-                            cairn_expfmt::MetricType::Histogram
-                        },
+                        base_type: shown_kind.map_or(MetricType::Histogram, Kind::metric_type),
                     }
                 })
             });
