@@ -1,7 +1,16 @@
 //! Shared set-up for cairn's criterion benchmarks: stores of a chosen size and a naive
 //! render of the same data to check the store's scrape against.
+//!
+//! The benchmarks run on mimalloc, the allocator the `cairn` binary ships with, so that
+//! their figures are the product's. With the system allocator, parsing and pushing spend a
+//! third or more of their time in glibc's malloc and free; to measure that, run them with
+//! `--features system-alloc` (`docs/benchmarks.md` gives both).
 
 use std::time::{Duration, SystemTime};
+
+#[cfg(not(feature = "system-alloc"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use cairn::{GroupingKey, NameScheme, PushMode, Store, StoreConfig};
 use cairn_expfmt::{

@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::time::SystemTime;
 
 use cairn_expfmt::{
@@ -43,8 +44,15 @@ pub struct StoredFamily {
     text: Box<[u8]>,
     /// `text_ends[i]` is where metric `i`'s lines end in `text`.
     text_ends: Box<[u32]>,
-    /// `series_keys[i]` identifies metric `i` within the family and orders it for the scrape.
-    series_keys: Box<[SeriesKey]>,
+    /// Every metric's series key (see [`write_series_key`]), back to back: it identifies
+    /// the metric within the family and orders it for the scrape.
+    keys: Box<[u8]>,
+    /// `key_ends[i]` is where metric `i`'s key ends in `keys`.
+    key_ends: Box<[u32]>,
+    /// `slots[i]` is metric `i`'s slot in the family name's index, set under the store's
+    /// write lock when the family is indexed ([`NO_SLOT`] before). A re-push of the same
+    /// label sets finds its slots here instead of in the index's hash map.
+    slots: Box<[AtomicU32]>,
     /// A rule this family breaks on its own (found in unchecked mode, stored anyway).
     problem: Option<Inconsistency>,
 }
@@ -63,10 +71,16 @@ impl StoredFamily {
             sanitize_labels(&mut metric.labels, &owner);
         }
         let problem = local_problem(&family, scheme);
-        let series_keys = family
+        let mut keys = Vec::with_capacity(family.metrics.len() * 48);
+        let mut key_ends = Vec::with_capacity(family.metrics.len());
+        for metric in &family.metrics {
+            write_series_key(&mut keys, &metric.labels);
+            key_ends.push(u32::try_from(keys.len()).unwrap_or(u32::MAX));
+        }
+        let slots = family
             .metrics
             .iter()
-            .map(|m| SeriesKey::new(&m.labels))
+            .map(|_| AtomicU32::new(NO_SLOT))
             .collect();
         let mut text = Vec::with_capacity(family.metrics.len() * 64);
         let mut text_ends = Vec::with_capacity(family.metrics.len());
@@ -96,7 +110,9 @@ impl StoredFamily {
             pushed_at,
             text: text.into_boxed_slice(),
             text_ends: text_ends.into_boxed_slice(),
-            series_keys,
+            keys: keys.into_boxed_slice(),
+            key_ends: key_ends.into_boxed_slice(),
+            slots,
             problem,
         }
     }
@@ -170,7 +186,7 @@ impl StoredFamily {
 
     /// Number of series.
     pub fn series_count(&self) -> usize {
-        self.series_keys.len()
+        self.key_ends.len()
     }
 
     /// When the push that stored this family happened.
@@ -192,8 +208,24 @@ impl StoredFamily {
         &self.text[start..self.text_ends[index] as usize]
     }
 
-    pub(crate) fn series_keys(&self) -> &[SeriesKey] {
-        &self.series_keys
+    /// Metric `index`'s series key.
+    pub(crate) fn key(&self, index: usize) -> &[u8] {
+        let start = if index == 0 {
+            0
+        } else {
+            self.key_ends[index - 1] as usize
+        };
+        &self.keys[start..self.key_ends[index] as usize]
+    }
+
+    /// Metric `index`'s slot in the index, if it is indexed.
+    pub(crate) fn slot(&self, index: usize) -> Option<u32> {
+        // Written and read under the store's lock, which orders the accesses.
+        Some(self.slots[index].load(AtomicOrdering::Relaxed)).filter(|&s| s != NO_SLOT)
+    }
+
+    pub(crate) fn set_slot(&self, index: usize, slot: u32) {
+        self.slots[index].store(slot, AtomicOrdering::Relaxed);
     }
 
     pub(crate) fn problem(&self) -> Option<&Inconsistency> {
@@ -292,39 +324,30 @@ fn local_problem(family: &MetricFamily, scheme: NameScheme) -> Option<Inconsiste
         })
 }
 
-/// A series' label set, encoded so that comparing the bytes compares the label sets in
-/// exposition order (see [`compare_label_sets`]): the label count, then every value, then
-/// every name, each with NUL escaped as `00 FF` and terminated by `00 00`. Shared between
-/// the family and the index.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct SeriesKey(Arc<[u8]>);
+/// A metric that is not indexed has no slot.
+pub(crate) const NO_SLOT: u32 = u32::MAX;
 
-impl SeriesKey {
-    pub(crate) fn new(labels: &[Label]) -> SeriesKey {
-        let len: usize = labels
-            .iter()
-            .map(|l| l.name.len() + l.value.len() + 4)
-            .sum();
-        let mut out = Vec::with_capacity(4 + len);
-        out.extend_from_slice(
-            &u32::try_from(labels.len())
-                .unwrap_or(u32::MAX)
-                .to_be_bytes(),
-        );
-        for part in labels
-            .iter()
-            .map(|l| &l.value)
-            .chain(labels.iter().map(|l| &l.name))
-        {
-            for &b in part.as_bytes() {
-                out.push(b);
-                if b == 0 {
-                    out.push(0xFF);
-                }
+/// Appends a series key: the label set encoded so that comparing the bytes compares label
+/// sets in exposition order (see [`compare_label_sets`]): the label count, then every
+/// value, then every name, each with NUL escaped as `00 FF` and terminated by `00 00`.
+pub(crate) fn write_series_key(out: &mut Vec<u8>, labels: &[Label]) {
+    out.extend_from_slice(
+        &u32::try_from(labels.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    for part in labels
+        .iter()
+        .map(|l| &l.value)
+        .chain(labels.iter().map(|l| &l.name))
+    {
+        for &b in part.as_bytes() {
+            out.push(b);
+            if b == 0 {
+                out.push(0xFF);
             }
-            out.extend_from_slice(&[0, 0]);
         }
-        SeriesKey(out.into())
+        out.extend_from_slice(&[0, 0]);
     }
 }
 

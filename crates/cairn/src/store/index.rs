@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::check::Kind;
-use super::family::{SeriesKey, StoredFamily};
+use super::family::StoredFamily;
 use crate::GroupingKey;
 
 /// One series: metric `index` of a stored family.
@@ -41,9 +41,10 @@ impl Slot {
 
 /// Everything stored under one family name, across groups.
 ///
-/// A series is found by its label set in `by_key` (a hash lookup, whatever the store's
-/// size) and exposed in `order`; a push that re-pushes the label sets a group already has
-/// only swaps slot contents and leaves `order` untouched.
+/// A label set is found by its series key in `by_key` (a hash lookup, whatever the store's
+/// size) and exposed in `order`. Each stored family remembers its series' slots, so a group
+/// re-pushing the label sets it already holds finds them without any lookup, only swaps
+/// slot contents, and leaves `by_key` and `order` untouched.
 #[derive(Debug, Default)]
 pub(crate) struct FamilyIndex {
     /// Groups holding this name, in grouping-key order: the first one's help and type are
@@ -55,9 +56,9 @@ pub(crate) struct FamilyIndex {
     kind_counts: [u32; Kind::COUNT],
     slots: Vec<Option<Slot>>,
     free_slots: Vec<u32>,
-    by_key: HashMap<SeriesKey, u32>,
+    by_key: HashMap<Arc<[u8]>, u32>,
     /// Every label set, in exposition order, with its slot.
-    order: BTreeMap<SeriesKey, u32>,
+    order: BTreeMap<Arc<[u8]>, u32>,
 }
 
 impl FamilyIndex {
@@ -104,9 +105,22 @@ impl FamilyIndex {
         self.holders.len() > usize::from(own)
     }
 
-    /// The slot of label set `key`, if any group holds it.
-    pub(crate) fn lookup(&self, key: &SeriesKey) -> Option<u32> {
-        self.by_key.get(key).copied()
+    /// The slot of metric `index` of `new`, a family about to replace `old` (the same
+    /// group's family of this name): taken from `old` when it has the same label set at
+    /// the same position, which is the usual re-push, else looked up. The flag says the
+    /// slot came from `old`, so the pushing group holds it.
+    pub(crate) fn find_slot(
+        &self,
+        old: Option<&StoredFamily>,
+        new: &StoredFamily,
+        index: usize,
+    ) -> (Option<u32>, bool) {
+        let key = new.key(index);
+        let same_as_old = old.filter(|old| index < old.series_count() && old.key(index) == key);
+        match same_as_old.and_then(|old| old.slot(index)) {
+            Some(slot) => (Some(slot), true),
+            None => (self.by_key.get(key).copied(), false),
+        }
     }
 
     /// Whether the label set in slot `slot_id` is held by a group other than `owner`,
@@ -132,18 +146,15 @@ impl FamilyIndex {
     }
 
     /// Whether the label set `key` is held by a group other than `owner`.
-    pub(crate) fn series_held_by_other_than(
-        &self,
-        key: &SeriesKey,
-        owner: &Arc<GroupingKey>,
-    ) -> bool {
-        self.lookup(key)
-            .is_some_and(|slot_id| self.slot_held_by_other_than(slot_id, owner, None))
+    pub(crate) fn series_held_by_other_than(&self, key: &[u8], owner: &Arc<GroupingKey>) -> bool {
+        self.by_key
+            .get(key)
+            .is_some_and(|&slot_id| self.slot_held_by_other_than(slot_id, owner, None))
     }
 
     /// Puts `new` in place of `old` (the same group's family of this name, if it had one).
     /// Label sets both hold keep their slot and their place in the order. `found` has the
-    /// slot of each of `new`'s label sets when the check already looked them up.
+    /// slot of each of `new`'s label sets when the check already found them.
     pub(crate) fn replace(
         &mut self,
         old: Option<&Arc<StoredFamily>>,
@@ -158,24 +169,27 @@ impl FamilyIndex {
             self.holders.insert(new.owner_arc().clone());
         }
         let mut reused = 0;
-        for (index, key) in new.series_keys().iter().enumerate() {
+        for index in 0..new.series_count() {
             let series = SeriesRef {
                 family: new.clone(),
                 index: index as u32,
             };
             let slot_id = match found {
                 Some(found) => found[index],
-                None => self.lookup(key),
+                None => self.find_slot(old.map(|o| o.as_ref()), new, index).0,
             };
             let Some(slot_id) = slot_id else {
+                let key: Arc<[u8]> = new.key(index).into();
                 let slot_id = self.alloc_slot(Slot {
                     first: series,
                     more: Vec::new(),
                 });
                 self.by_key.insert(key.clone(), slot_id);
-                self.order.insert(key.clone(), slot_id);
+                self.order.insert(key, slot_id);
+                new.set_slot(index, slot_id);
                 continue;
             };
+            new.set_slot(index, slot_id);
             let slot = self.slots[slot_id as usize]
                 .as_mut()
                 .expect("indexed slots are live");
@@ -193,7 +207,7 @@ impl FamilyIndex {
             }
         }
         // Only label sets `new` no longer has are left to drop; usually there are none.
-        if let Some(old) = old.filter(|old| old.series_keys().len() > reused) {
+        if let Some(old) = old.filter(|old| old.series_count() > reused) {
             self.drop_series(old);
         }
     }
@@ -208,18 +222,19 @@ impl FamilyIndex {
 
     /// Drops every series of `family` still in a slot (those `replace` did not reuse).
     fn drop_series(&mut self, family: &Arc<StoredFamily>) {
-        for (index, key) in family.series_keys().iter().enumerate() {
-            let Some(slot_id) = self.lookup(key) else {
+        for index in 0..family.series_count() {
+            let Some(slot_id) = family.slot(index) else {
                 continue;
             };
-            let slot = self.slots[slot_id as usize]
-                .as_mut()
-                .expect("indexed slots are live");
+            let Some(slot) = self.slots[slot_id as usize].as_mut() else {
+                continue;
+            };
             let index = index as u32;
             if slot.first.is(family, index) {
                 if slot.more.is_empty() {
                     self.slots[slot_id as usize] = None;
                     self.free_slots.push(slot_id);
+                    let key = family.key(index as usize);
                     self.by_key.remove(key);
                     self.order.remove(key);
                 } else {

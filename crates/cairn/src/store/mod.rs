@@ -349,7 +349,7 @@ impl Inner {
         for (position, family) in new.iter().chain(&stamps).enumerate() {
             let Some(index) = self.families.get(family.name()) else {
                 if position < new.len() {
-                    found.push(vec![None; family.series_keys().len()]);
+                    found.push(vec![None; family.series_count()]);
                 }
                 continue;
             };
@@ -369,10 +369,14 @@ impl Inner {
                     existing: existing.metric_type(),
                 });
             }
-            let mut slots = Vec::with_capacity(family.series_keys().len());
-            for (i, series) in family.series_keys().iter().enumerate() {
-                let slot = index.lookup(series);
-                if slot.is_some_and(|slot| index.slot_held_by_other_than(slot, key, own)) {
+            let mut slots = Vec::with_capacity(family.series_count());
+            for i in 0..family.series_count() {
+                let (slot, own_slot) = index.find_slot(own.map(|f| f.as_ref()), family, i);
+                // A slot the pushing group already holds is held by no other: the store
+                // was consistent before this push.
+                let clash = !own_slot
+                    && slot.is_some_and(|slot| index.slot_held_by_other_than(slot, key, own));
+                if clash {
                     return Err(Inconsistency::DuplicateSeries {
                         name: family.name().to_owned(),
                         labels: family.family().metrics.swap_remove(i).labels,
@@ -497,7 +501,7 @@ impl Inner {
         let clashes = [&push_time, &failure].into_iter().any(|family| {
             self.families
                 .get(family.name())
-                .is_some_and(|index| index.series_held_by_other_than(&family.series_keys()[0], key))
+                .is_some_and(|index| index.series_held_by_other_than(family.key(0), key))
         });
         if clashes {
             return;
