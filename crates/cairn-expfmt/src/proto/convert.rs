@@ -1,8 +1,10 @@
-//! Explicit conversions between the protobuf messages and the model, both directions.
+//! Explicit conversions from the decoded protobuf messages to the model, and back in tests.
 //!
-//! Decoding is total except for an unknown `MetricType` number. Encoding sets the fields a
-//! Go client (client_golang) always sets, even at their default value, and any other field
-//! only when it differs from its default; floats compare by bits, so `-0.0` and NaN survive.
+//! Decoding is total except for an unknown `MetricType` number. The way back exists only in
+//! tests, as the reference the direct encoder (`encode.rs`) is checked against byte for
+//! byte: it sets the fields a Go client (client_golang) always sets, even at their default
+//! value, and any other field only when it differs from its default; floats compare by
+//! bits, so `-0.0` and NaN survive.
 
 use super::ProtoDecodeError;
 use super::messages as msg;
@@ -188,149 +190,156 @@ fn histogram(message: msg::Histogram) -> Histogram {
     }
 }
 
-// ---- model -> messages ----------------------------------------------------------------
+// ---- model -> messages, in tests ------------------------------------------------------
 
-/// `Some(value)` unless it is `+0.0` (by bits: `-0.0` and NaN are written).
-fn float_if_set(value: f64) -> Option<f64> {
-    (value.to_bits() != 0).then_some(value)
-}
+/// The model as prost messages, whose prost encoding is the reference the direct encoder
+/// (`encode.rs`) is checked against, byte for byte.
+#[cfg(test)]
+pub(super) mod to_message {
+    use super::*;
 
-fn u64_if_set(value: u64) -> Option<u64> {
-    (value != 0).then_some(value)
-}
-
-/// The message for `family`. Name and type are always set, as client_golang sets them.
-pub(super) fn family_to_message(family: &MetricFamily) -> msg::MetricFamily {
-    msg::MetricFamily {
-        name: Some(family.name.clone()),
-        help: family.help.clone(),
-        r#type: Some(family.metric_type.proto_number()),
-        metric: family.metrics.iter().map(metric_to_message).collect(),
-        unit: family.unit.clone(),
+    /// `Some(value)` unless it is `+0.0` (by bits: `-0.0` and NaN are written).
+    fn float_if_set(value: f64) -> Option<f64> {
+        (value.to_bits() != 0).then_some(value)
     }
-}
 
-fn metric_to_message(metric: &Metric) -> msg::Metric {
-    let mut message = msg::Metric {
-        label: label_messages(&metric.labels),
-        gauge: None,
-        counter: None,
-        summary: None,
-        untyped: None,
-        histogram: None,
-        timestamp_ms: metric.timestamp_ms,
-    };
-    match &metric.value {
-        Value::Counter(c) => message.counter = Some(Box::new(counter_message(c))),
-        Value::Gauge(v) => message.gauge = Some(msg::Gauge { value: Some(*v) }),
-        Value::Untyped(v) => message.untyped = Some(msg::Untyped { value: Some(*v) }),
-        Value::Summary(s) => message.summary = Some(Box::new(summary_message(s))),
-        Value::Histogram(h) => message.histogram = Some(Box::new(histogram_message(h))),
-        Value::Unset => {}
+    fn u64_if_set(value: u64) -> Option<u64> {
+        (value != 0).then_some(value)
     }
-    message
-}
 
-fn label_messages(labels: &[Label]) -> Vec<msg::LabelPair> {
-    labels
-        .iter()
-        .map(|l| msg::LabelPair {
-            name: Some(l.name.clone()),
-            value: Some(l.value.clone()),
-        })
-        .collect()
-}
-
-fn timestamp_message(timestamp: &Timestamp) -> msg::Timestamp {
-    msg::Timestamp {
-        seconds: timestamp.seconds,
-        nanos: timestamp.nanos,
+    /// The message for `family`. Name and type are always set, as client_golang sets them.
+    pub(in crate::proto) fn family_to_message(family: &MetricFamily) -> msg::MetricFamily {
+        msg::MetricFamily {
+            name: Some(family.name.clone()),
+            help: family.help.clone(),
+            r#type: Some(family.metric_type.proto_number()),
+            metric: family.metrics.iter().map(metric_to_message).collect(),
+            unit: family.unit.clone(),
+        }
     }
-}
 
-fn exemplar_message(exemplar: &Exemplar) -> msg::Exemplar {
-    msg::Exemplar {
-        label: label_messages(&exemplar.labels),
-        value: Some(exemplar.value),
-        timestamp: exemplar.timestamp.as_ref().map(timestamp_message),
+    fn metric_to_message(metric: &Metric) -> msg::Metric {
+        let mut message = msg::Metric {
+            label: label_messages(&metric.labels),
+            gauge: None,
+            counter: None,
+            summary: None,
+            untyped: None,
+            histogram: None,
+            timestamp_ms: metric.timestamp_ms,
+        };
+        match &metric.value {
+            Value::Counter(c) => message.counter = Some(Box::new(counter_message(c))),
+            Value::Gauge(v) => message.gauge = Some(msg::Gauge { value: Some(*v) }),
+            Value::Untyped(v) => message.untyped = Some(msg::Untyped { value: Some(*v) }),
+            Value::Summary(s) => message.summary = Some(Box::new(summary_message(s))),
+            Value::Histogram(h) => message.histogram = Some(Box::new(histogram_message(h))),
+            Value::Unset => {}
+        }
+        message
     }
-}
 
-fn counter_message(counter: &Counter) -> msg::Counter {
-    msg::Counter {
-        value: Some(counter.value),
-        exemplar: counter
-            .exemplar
-            .as_ref()
-            .map(|e| Box::new(exemplar_message(e))),
-        created_timestamp: counter.created.as_ref().map(timestamp_message),
-    }
-}
-
-fn summary_message(summary: &Summary) -> msg::Summary {
-    msg::Summary {
-        sample_count: Some(summary.sample_count),
-        sample_sum: Some(summary.sample_sum),
-        quantile: summary
-            .quantiles
+    fn label_messages(labels: &[Label]) -> Vec<msg::LabelPair> {
+        labels
             .iter()
-            .map(|q| msg::Quantile {
-                quantile: Some(q.quantile),
-                value: Some(q.value),
+            .map(|l| msg::LabelPair {
+                name: Some(l.name.clone()),
+                value: Some(l.value.clone()),
             })
-            .collect(),
-        created_timestamp: summary.created.as_ref().map(timestamp_message),
+            .collect()
     }
-}
 
-fn span_messages(spans: &[BucketSpan]) -> Vec<msg::BucketSpan> {
-    spans
-        .iter()
-        .map(|s| msg::BucketSpan {
-            offset: Some(s.offset),
-            length: Some(s.length),
-        })
-        .collect()
-}
+    fn timestamp_message(timestamp: &Timestamp) -> msg::Timestamp {
+        msg::Timestamp {
+            seconds: timestamp.seconds,
+            nanos: timestamp.nanos,
+        }
+    }
 
-/// Count and sum are always set. A native histogram always carries its schema, zero
-/// threshold and zero count (client_golang sets all three); otherwise each is set only
-/// when it is not zero.
-fn histogram_message(histogram: &Histogram) -> msg::Histogram {
-    let native = histogram.is_native();
-    msg::Histogram {
-        sample_count: Some(histogram.sample_count),
-        sample_count_float: float_if_set(histogram.sample_count_float),
-        sample_sum: Some(histogram.sample_sum),
-        bucket: histogram
-            .buckets
+    fn exemplar_message(exemplar: &Exemplar) -> msg::Exemplar {
+        msg::Exemplar {
+            label: label_messages(&exemplar.labels),
+            value: Some(exemplar.value),
+            timestamp: exemplar.timestamp.as_ref().map(timestamp_message),
+        }
+    }
+
+    fn counter_message(counter: &Counter) -> msg::Counter {
+        msg::Counter {
+            value: Some(counter.value),
+            exemplar: counter
+                .exemplar
+                .as_ref()
+                .map(|e| Box::new(exemplar_message(e))),
+            created_timestamp: counter.created.as_ref().map(timestamp_message),
+        }
+    }
+
+    fn summary_message(summary: &Summary) -> msg::Summary {
+        msg::Summary {
+            sample_count: Some(summary.sample_count),
+            sample_sum: Some(summary.sample_sum),
+            quantile: summary
+                .quantiles
+                .iter()
+                .map(|q| msg::Quantile {
+                    quantile: Some(q.quantile),
+                    value: Some(q.value),
+                })
+                .collect(),
+            created_timestamp: summary.created.as_ref().map(timestamp_message),
+        }
+    }
+
+    fn span_messages(spans: &[BucketSpan]) -> Vec<msg::BucketSpan> {
+        spans
             .iter()
-            .map(|b| msg::Bucket {
-                cumulative_count: Some(b.cumulative_count),
-                cumulative_count_float: float_if_set(b.cumulative_count_float),
-                upper_bound: Some(b.upper_bound),
-                exemplar: b.exemplar.as_ref().map(|e| Box::new(exemplar_message(e))),
+            .map(|s| msg::BucketSpan {
+                offset: Some(s.offset),
+                length: Some(s.length),
             })
-            .collect(),
-        created_timestamp: histogram.created.as_ref().map(timestamp_message),
-        schema: (native || histogram.schema != 0).then_some(histogram.schema),
-        zero_threshold: if native {
-            Some(histogram.zero_threshold)
-        } else {
-            float_if_set(histogram.zero_threshold)
-        },
-        zero_count: if native {
-            Some(histogram.zero_count)
-        } else {
-            u64_if_set(histogram.zero_count)
-        },
-        zero_count_float: float_if_set(histogram.zero_count_float),
-        negative_span: span_messages(&histogram.negative_spans),
-        negative_delta: histogram.negative_deltas.clone(),
-        negative_count: histogram.negative_counts.clone(),
-        positive_span: span_messages(&histogram.positive_spans),
-        positive_delta: histogram.positive_deltas.clone(),
-        positive_count: histogram.positive_counts.clone(),
-        exemplars: histogram.exemplars.iter().map(exemplar_message).collect(),
+            .collect()
+    }
+
+    /// Count and sum are always set. A native histogram always carries its schema, zero
+    /// threshold and zero count (client_golang sets all three); otherwise each is set only
+    /// when it is not zero.
+    fn histogram_message(histogram: &Histogram) -> msg::Histogram {
+        let native = histogram.is_native();
+        msg::Histogram {
+            sample_count: Some(histogram.sample_count),
+            sample_count_float: float_if_set(histogram.sample_count_float),
+            sample_sum: Some(histogram.sample_sum),
+            bucket: histogram
+                .buckets
+                .iter()
+                .map(|b| msg::Bucket {
+                    cumulative_count: Some(b.cumulative_count),
+                    cumulative_count_float: float_if_set(b.cumulative_count_float),
+                    upper_bound: Some(b.upper_bound),
+                    exemplar: b.exemplar.as_ref().map(|e| Box::new(exemplar_message(e))),
+                })
+                .collect(),
+            created_timestamp: histogram.created.as_ref().map(timestamp_message),
+            schema: (native || histogram.schema != 0).then_some(histogram.schema),
+            zero_threshold: if native {
+                Some(histogram.zero_threshold)
+            } else {
+                float_if_set(histogram.zero_threshold)
+            },
+            zero_count: if native {
+                Some(histogram.zero_count)
+            } else {
+                u64_if_set(histogram.zero_count)
+            },
+            zero_count_float: float_if_set(histogram.zero_count_float),
+            negative_span: span_messages(&histogram.negative_spans),
+            negative_delta: histogram.negative_deltas.clone(),
+            negative_count: histogram.negative_counts.clone(),
+            positive_span: span_messages(&histogram.positive_spans),
+            positive_delta: histogram.positive_deltas.clone(),
+            positive_count: histogram.positive_counts.clone(),
+            exemplars: histogram.exemplars.iter().map(exemplar_message).collect(),
+        }
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! Field numbers and scalar kinds follow `prometheus/client_model`'s `metrics.proto`
 //! (proto2) as its generated Go code tags them: every scalar is `optional` (presence is
-//! tracked, so the encoder writes exactly the fields it sets), and the repeated scalars
+//! tracked, so encoding writes exactly the fields that are set), and the repeated scalars
 //! (`*_delta`, `*_count`) are **unpacked**, as proto2 declares them without
-//! `[packed = true]`. The decoder accepts packed and unpacked encodings alike.
+//! `[packed = true]`. The decoder accepts packed and unpacked encodings alike. The encoder
+//! (`encode.rs`) writes from the model directly; these messages only encode in its tests.
 //!
 //! Sub-messages that are large or rarely set are boxed, so that a run of empty `Metric` or
 //! `Bucket` entries (two bytes each on the wire) stays small in memory.

@@ -30,6 +30,7 @@
 //! panic.
 
 mod convert;
+mod encode;
 mod messages;
 
 use std::collections::HashMap;
@@ -233,12 +234,10 @@ pub fn decode_delimited(
 /// It sets the fields a Go client always sets (name, type, values, counts, sums, bucket
 /// bounds, span offsets and lengths, and a native histogram's schema and zero bucket) and
 /// every other field only when it is not its default, so that decoding gives `family` back.
+/// The bytes are written straight from `family`: `out` grows at most once, and nothing
+/// else is allocated.
 pub fn encode_delimited(out: &mut Vec<u8>, family: &MetricFamily) {
-    let message = convert::family_to_message(family);
-    // Encoding only fails when the buffer cannot grow, and a `Vec` always can.
-    message
-        .encode_length_delimited(out)
-        .expect("a Vec has room for any message");
+    encode::family_delimited(out, family);
 }
 
 /// prost's message without its constant "failed to decode Protobuf message: " prefix.
