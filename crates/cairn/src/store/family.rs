@@ -28,27 +28,24 @@ const PUSH_FAILURE_TIME_HELP: &str =
 ///
 /// The family itself is kept compact, as one protobuf message (a handful of allocations
 /// instead of several per series), and decoded when a reader needs the full model: the
-/// JSON API, protobuf and OpenMetrics scrapes. The text scrape needs only `text`.
+/// JSON API, protobuf and OpenMetrics scrapes. The text scrape needs only the text lines.
 #[derive(Debug)]
 pub struct StoredFamily {
     owner: Arc<GroupingKey>,
     name: String,
     help: Option<String>,
     metric_type: MetricType,
-    /// The sanitised family as one length-delimited protobuf `MetricFamily` message.
-    encoded: Box<[u8]>,
     /// The first series' gauge value, which is how the timestamp gauges are read back.
     gauge_value: Option<f64>,
     pushed_at: SystemTime,
-    /// Every metric's sample lines, back to back.
-    text: Box<[u8]>,
-    /// `text_ends[i]` is where metric `i`'s lines end in `text`.
-    text_ends: Box<[u32]>,
-    /// Every metric's series key (see [`write_series_key`]), back to back: it identifies
-    /// the metric within the family and orders it for the scrape.
-    keys: Box<[u8]>,
-    /// `key_ends[i]` is where metric `i`'s key ends in `keys`.
-    key_ends: Box<[u32]>,
+    /// One allocation for everything the family holds per series: every metric's text
+    /// lines, then every metric's series key (see [`write_series_key`]; it identifies the
+    /// metric within the family and orders it for the scrape), then the sanitised family
+    /// as one length-delimited protobuf `MetricFamily` message.
+    bytes: Box<[u8]>,
+    /// Offsets into `bytes`: metric `i`'s text is `ends[i]..ends[i + 1]`, its key
+    /// `ends[n + i]..ends[n + i + 1]` for `n` metrics, and the message starts at `ends[2n]`.
+    ends: Box<[u32]>,
     /// `slots[i]` is metric `i`'s slot in the family name's index, set under the store's
     /// write lock when the family is indexed ([`NO_SLOT`] before). A re-push of the same
     /// label sets finds its slots here instead of in the index's hash map.
@@ -71,29 +68,29 @@ impl StoredFamily {
             sanitize_labels(&mut metric.labels, &owner);
         }
         let problem = local_problem(&family, scheme);
-        let mut keys = Vec::with_capacity(family.metrics.len() * 48);
-        let mut key_ends = Vec::with_capacity(family.metrics.len());
+        let n = family.metrics.len();
+        let mut bytes = Vec::with_capacity(n * 160);
+        let mut ends = Vec::with_capacity(2 * n + 1);
+        let offset = |bytes: &Vec<u8>| u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        ends.push(0);
         for metric in &family.metrics {
-            write_series_key(&mut keys, &metric.labels);
-            key_ends.push(u32::try_from(keys.len()).unwrap_or(u32::MAX));
+            write_text_metric(&mut bytes, &family.name, family.metric_type, metric);
+            ends.push(offset(&bytes));
         }
+        for metric in &family.metrics {
+            write_series_key(&mut bytes, &metric.labels);
+            ends.push(offset(&bytes));
+        }
+        encode_delimited(&mut bytes, &family);
         let slots = family
             .metrics
             .iter()
             .map(|_| AtomicU32::new(NO_SLOT))
             .collect();
-        let mut text = Vec::with_capacity(family.metrics.len() * 64);
-        let mut text_ends = Vec::with_capacity(family.metrics.len());
-        for metric in &family.metrics {
-            write_text_metric(&mut text, &family.name, family.metric_type, metric);
-            text_ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
-        }
         let gauge_value = match family.metrics.first().map(|m| &m.value) {
             Some(Value::Gauge(v)) => Some(*v),
             _ => None,
         };
-        let mut encoded = Vec::new();
-        encode_delimited(&mut encoded, &family);
         let MetricFamily {
             name,
             help,
@@ -105,13 +102,10 @@ impl StoredFamily {
             name,
             help,
             metric_type,
-            encoded: encoded.into_boxed_slice(),
             gauge_value,
             pushed_at,
-            text: text.into_boxed_slice(),
-            text_ends: text_ends.into_boxed_slice(),
-            keys: keys.into_boxed_slice(),
-            key_ends: key_ends.into_boxed_slice(),
+            bytes: bytes.into_boxed_slice(),
+            ends: ends.into_boxed_slice(),
             slots,
             problem,
         }
@@ -157,16 +151,19 @@ impl StoredFamily {
         // The bytes were written by the encoder from a valid model, which the decoder reads
         // back unchanged (a property the codec's tests check); the fallback keeps a broken
         // invariant from taking the process down.
-        decode_delimited(&self.encoded, &ProtoLimits::default())
-            .ok()
-            .and_then(|families| families.into_iter().next())
-            .unwrap_or_else(|| MetricFamily {
-                name: self.name.clone(),
-                help: self.help.clone(),
-                metric_type: self.metric_type,
-                unit: None,
-                metrics: Vec::new(),
-            })
+        decode_delimited(
+            &self.bytes[self.ends[2 * self.series_count()] as usize..],
+            &ProtoLimits::default(),
+        )
+        .ok()
+        .and_then(|families| families.into_iter().next())
+        .unwrap_or_else(|| MetricFamily {
+            name: self.name.clone(),
+            help: self.help.clone(),
+            metric_type: self.metric_type,
+            unit: None,
+            metrics: Vec::new(),
+        })
     }
 
     /// The family name.
@@ -186,7 +183,7 @@ impl StoredFamily {
 
     /// Number of series.
     pub fn series_count(&self) -> usize {
-        self.key_ends.len()
+        self.ends.len() / 2
     }
 
     /// When the push that stored this family happened.
@@ -200,22 +197,13 @@ impl StoredFamily {
     }
 
     pub(crate) fn metric_text(&self, index: usize) -> &[u8] {
-        let start = if index == 0 {
-            0
-        } else {
-            self.text_ends[index - 1] as usize
-        };
-        &self.text[start..self.text_ends[index] as usize]
+        &self.bytes[self.ends[index] as usize..self.ends[index + 1] as usize]
     }
 
     /// Metric `index`'s series key.
     pub(crate) fn key(&self, index: usize) -> &[u8] {
-        let start = if index == 0 {
-            0
-        } else {
-            self.key_ends[index - 1] as usize
-        };
-        &self.keys[start..self.key_ends[index] as usize]
+        let at = self.series_count() + index;
+        &self.bytes[self.ends[at] as usize..self.ends[at + 1] as usize]
     }
 
     /// Metric `index`'s slot in the index, if it is indexed.
