@@ -594,3 +594,69 @@ fn group_view_lists_families_with_push_times() {
     }
     assert!(SystemTime::now() > at(7));
 }
+
+/// The reference's TestReplace: a failed push never touches families, on PUT either.
+#[test]
+fn replace_sequence_of_the_reference() {
+    let store = checked();
+    reason(put(&store, "job/j", "a 1 1000\n", 1));
+    let group = store.group(&key("job/j")).unwrap();
+    assert_eq!(
+        (group.push_time_seconds(), group.push_failure_time_seconds()),
+        (Some(0.0), Some(1.0))
+    );
+    put(&store, "job/j", "mf1 1\n", 2).unwrap();
+    let group = store.group(&key("job/j")).unwrap();
+    assert_eq!(
+        (group.push_time_seconds(), group.push_failure_time_seconds()),
+        (Some(2.0), Some(1.0))
+    );
+    put(&store, "job/j", "mf2 2\n", 3).unwrap();
+    assert_eq!(samples(&store), ["mf2{instance=\"\",job=\"j\"} 2"]);
+    reason(put(&store, "job/j", "mf3 3 1000\n", 4));
+    let group = store.group(&key("job/j")).unwrap();
+    assert_eq!(
+        (group.push_time_seconds(), group.push_failure_time_seconds()),
+        (Some(3.0), Some(4.0))
+    );
+    assert_eq!(samples(&store), ["mf2{instance=\"\",job=\"j\"} 2"]);
+    put(&store, "job/j", "", 5).unwrap();
+    assert_eq!(samples(&store), Vec::<String>::new());
+    assert_eq!(store.group(&key("job/j")).unwrap().families().count(), 2);
+}
+
+#[test]
+fn protobuf_and_openmetrics_scrapes_hold_the_same_series() {
+    let store = checked();
+    put(&store, "job/b", "# TYPE m_total counter\nm_total 2\n", 1).unwrap();
+    put(&store, "job/a", "# TYPE m_total counter\nm_total 1\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n", 2).unwrap();
+    let mut proto = Vec::new();
+    store.render(ScrapeFormat::Protobuf, &mut proto).unwrap();
+    let decoded =
+        cairn_expfmt::decode_delimited(&proto, &cairn_expfmt::ProtoLimits::default()).unwrap();
+    let names: Vec<_> = decoded
+        .iter()
+        .map(|f| (f.name.as_str(), f.metrics.len()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("h", 1),
+            ("m_total", 2),
+            ("push_failure_time_seconds", 2),
+            ("push_time_seconds", 2)
+        ]
+    );
+    let mut om = Vec::new();
+    store.render(ScrapeFormat::OpenMetrics, &mut om).unwrap();
+    let om = String::from_utf8(om).unwrap();
+    assert!(om.ends_with("# EOF\n"), "{om}");
+    assert!(
+        om.contains("# TYPE m counter\nm_total{instance=\"\",job=\"a\"} 1.0\n"),
+        "{om}"
+    );
+    assert!(
+        om.contains("h_bucket{instance=\"\",job=\"a\",le=\"+Inf\"} 1\n"),
+        "{om}"
+    );
+}
