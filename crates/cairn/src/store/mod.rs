@@ -231,23 +231,22 @@ impl Store {
         let key = existing.unwrap_or_else(|| Arc::new(key));
         let prepared = self.prepare(&key, families, now);
         let mut inner = self.inner.write();
-        let outcome = match &prepared {
-            Err(reason) => Err(reason.clone()),
-            Ok(new) => match self.config.consistency {
-                Consistency::Checked => inner.check(&key, mode, new, now).map(Some),
-                Consistency::Unchecked => Ok(None),
-            },
-        };
-        match (outcome, prepared) {
-            (Ok(found), Ok(new)) => {
+        let checked = prepared.and_then(|new| match self.config.consistency {
+            Consistency::Checked => {
+                let found = inner.check(&key, mode, &new, now)?;
+                Ok((new, Some(found)))
+            }
+            Consistency::Unchecked => Ok((new, None)),
+        });
+        match checked {
+            Ok((new, found)) => {
                 inner.apply(&key, mode, new, found, now);
                 Ok(())
             }
-            (Err(reason), _) => {
+            Err(reason) => {
                 inner.record_failure(&key, now);
                 Err(PushError::Inconsistent(reason))
             }
-            (Ok(_), Err(_)) => unreachable!("a failed preparation is never Ok"),
         }
     }
 
@@ -288,16 +287,16 @@ impl Store {
     /// Deletes the group `key` with all its families, timestamps included. Returns whether
     /// it existed; deleting a missing group is not an error.
     pub fn delete(&self, key: &GroupingKey) -> bool {
-        let mut inner = self.inner.write();
-        inner.remove_group(key)
+        let removed = self.inner.write().remove_group(key);
+        // The group is freed here, after the lock is released.
+        removed.is_some()
     }
 
     /// Deletes every group; returns how many there were.
     pub fn wipe(&self) -> usize {
-        let mut inner = self.inner.write();
-        let count = inner.groups.len();
-        *inner = Inner::default();
-        count
+        let old = std::mem::take(&mut *self.inner.write());
+        // Freeing a large store takes a while: not under the lock.
+        old.groups.len()
     }
 
     /// The group `key`, if stored.
@@ -514,14 +513,12 @@ impl Inner {
         self.groups.insert(key.clone(), Arc::new(group));
     }
 
-    fn remove_group(&mut self, key: &GroupingKey) -> bool {
-        let Some(group) = self.groups.remove(key) else {
-            return false;
-        };
+    fn remove_group(&mut self, key: &GroupingKey) -> Option<Arc<Group>> {
+        let group = self.groups.remove(key)?;
         for family in group.families.values() {
             self.families.remove(family);
         }
-        true
+        Some(group)
     }
 }
 
