@@ -1,0 +1,361 @@
+//! The `cairn` binary: a Prometheus Pushgateway with the reference's flags, serving the
+//! `cairn-http` router over a `cairn` store until SIGINT, SIGTERM or `/-/quit`.
+
+#![forbid(unsafe_code)]
+
+mod duration;
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, bail};
+use cairn::{Consistency, NameScheme, Store, StoreConfig};
+use cairn_http::{GatewayConfig, QuitSignal};
+use clap::{Parser, ValueEnum};
+use tokio::net::TcpListener;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The reference Pushgateway's flags, with its defaults.
+#[derive(Debug, Parser)]
+#[command(name = "cairn", version, about = "A Prometheus Pushgateway")]
+struct Flags {
+    /// Addresses to listen on for the web interface, API and telemetry (repeatable;
+    /// `:9091` means every interface).
+    #[arg(long = "web.listen-address", default_value = ":9091")]
+    listen_addresses: Vec<String>,
+    /// Path of a web configuration file (TLS, basic auth); accepted, not used yet.
+    #[arg(long = "web.config.file", default_value = "")]
+    web_config_file: String,
+    /// Path under which the Pushgateway's exposition is served.
+    #[arg(long = "web.telemetry-path", default_value = "/metrics")]
+    telemetry_path: String,
+    /// The URL under which the Pushgateway is reached from outside; its path is the
+    /// default route prefix.
+    #[arg(long = "web.external-url", default_value = "")]
+    external_url: String,
+    /// Prefix of the internal routes; defaults to the path of --web.external-url.
+    #[arg(long = "web.route-prefix", default_value = "")]
+    route_prefix: String,
+    /// Enable shutdown via HTTP request (PUT|POST /-/quit).
+    #[arg(long = "web.enable-lifecycle", overrides_with = "no_enable_lifecycle")]
+    enable_lifecycle: bool,
+    /// Kingpin's negation of the flag above; the later of the two wins.
+    #[arg(long = "no-web.enable-lifecycle", hide = true)]
+    no_enable_lifecycle: bool,
+    /// Enable the admin API (PUT /api/v1/admin/wipe).
+    #[arg(long = "web.enable-admin-api", overrides_with = "no_enable_admin_api")]
+    enable_admin_api: bool,
+    /// Kingpin's negation of the flag above; the later of the two wins.
+    #[arg(long = "no-web.enable-admin-api", hide = true)]
+    no_enable_admin_api: bool,
+    /// File to persist metrics in; empty keeps them in memory only (not implemented yet).
+    #[arg(long = "persistence.file", default_value = "")]
+    persistence_file: String,
+    /// Minimum interval between writes of the persistence file (Go duration, e.g. `5m`).
+    #[arg(long = "persistence.interval", default_value = "5m", value_parser = duration::parse)]
+    persistence_interval: Duration,
+    /// Do not check consistency of pushed metrics. DANGEROUS.
+    #[arg(
+        long = "push.disable-consistency-check",
+        overrides_with = "no_disable_consistency_check"
+    )]
+    disable_consistency_check: bool,
+    /// Kingpin's negation of the flag above; the later of the two wins.
+    #[arg(long = "no-push.disable-consistency-check", hide = true)]
+    no_disable_consistency_check: bool,
+    /// Allow UTF-8 metric and label names in pushes (and `U__` label names in URLs).
+    #[arg(
+        long = "push.enable-utf8-names",
+        overrides_with = "no_enable_utf8_names"
+    )]
+    enable_utf8_names: bool,
+    /// Kingpin's negation of the flag above; the later of the two wins.
+    #[arg(long = "no-push.enable-utf8-names", hide = true)]
+    no_enable_utf8_names: bool,
+    /// Only log messages with this severity or above.
+    #[arg(long = "log.level", value_enum, default_value = "info")]
+    log_level: LogLevel,
+    /// Output format of log messages.
+    #[arg(long = "log.format", value_enum, default_value = "logfmt")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Logfmt,
+    Json,
+}
+
+impl Flags {
+    /// The flags by name, as `GET /api/v1/status` shows them.
+    fn by_name(&self) -> BTreeMap<String, String> {
+        let level = match self.log_level {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        };
+        let format = match self.log_format {
+            LogFormat::Logfmt => "logfmt",
+            LogFormat::Json => "json",
+        };
+        [
+            ("web.listen-address", self.listen_addresses.join(",")),
+            ("web.config.file", self.web_config_file.clone()),
+            ("web.telemetry-path", self.telemetry_path.clone()),
+            ("web.external-url", self.external_url.clone()),
+            ("web.route-prefix", self.route_prefix.clone()),
+            ("web.enable-lifecycle", self.enable_lifecycle.to_string()),
+            ("web.enable-admin-api", self.enable_admin_api.to_string()),
+            ("persistence.file", self.persistence_file.clone()),
+            (
+                "persistence.interval",
+                duration::format(self.persistence_interval),
+            ),
+            (
+                "push.disable-consistency-check",
+                self.disable_consistency_check.to_string(),
+            ),
+            ("push.enable-utf8-names", self.enable_utf8_names.to_string()),
+            ("log.level", level.to_owned()),
+            ("log.format", format.to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// The route prefix: --web.route-prefix, else the external URL's path.
+    fn route_prefix(&self) -> String {
+        let prefix = if self.route_prefix.is_empty() {
+            url_path(&self.external_url)
+        } else {
+            &self.route_prefix
+        };
+        GatewayConfig::normalize_prefix(prefix)
+    }
+}
+
+/// The path of a URL such as `http://example.com:9091/gateway`: what follows the authority.
+fn url_path(url: &str) -> &str {
+    match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),
+        None => url,
+    }
+}
+
+/// `:9091` listens on every interface, as Go's `net.Listen` does.
+fn bind_address(address: &str) -> String {
+    if address.starts_with(':') {
+        format!("0.0.0.0{address}")
+    } else {
+        address.to_owned()
+    }
+}
+
+fn init_logging(flags: &Flags) {
+    let level = match flags.log_level {
+        LogLevel::Debug => tracing::Level::DEBUG,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Warn => tracing::Level::WARN,
+        LogLevel::Error => tracing::Level::ERROR,
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    match flags.log_format {
+        LogFormat::Logfmt => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let flags = Flags::parse();
+    init_logging(&flags);
+    match run(flags) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // Straight to stderr, whatever the log format: this is the reason for the exit.
+            eprintln!("cairn: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(flags: Flags) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(flags))
+}
+
+async fn serve(flags: Flags) -> Result<()> {
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting cairn");
+    if !flags.persistence_file.is_empty() {
+        tracing::warn!(
+            file = %flags.persistence_file,
+            "persistence is not implemented yet; metrics are kept in memory only"
+        );
+    }
+    if !flags.web_config_file.is_empty() {
+        tracing::warn!(
+            file = %flags.web_config_file,
+            "the web configuration file is not implemented yet and is ignored"
+        );
+    }
+    let consistency = if flags.disable_consistency_check {
+        Consistency::Unchecked
+    } else {
+        Consistency::Checked
+    };
+    let name_scheme = if flags.enable_utf8_names {
+        NameScheme::Utf8
+    } else {
+        NameScheme::Legacy
+    };
+    let store = Arc::new(Store::new(StoreConfig {
+        consistency,
+        name_scheme,
+    }));
+    let quit = QuitSignal::default();
+    let config = GatewayConfig {
+        route_prefix: flags.route_prefix(),
+        telemetry_path: flags.telemetry_path.clone(),
+        enable_admin_api: flags.enable_admin_api,
+        enable_lifecycle: flags.enable_lifecycle,
+        name_scheme,
+        consistency,
+        flags: flags.by_name(),
+        start_time: SystemTime::now(),
+        quit: quit.clone(),
+        ..GatewayConfig::default()
+    };
+    let app = cairn_http::router(store, config);
+
+    let mut listeners = Vec::new();
+    for address in &flags.listen_addresses {
+        let bind = bind_address(address);
+        let listener = TcpListener::bind(&bind)
+            .await
+            .with_context(|| format!("listening on {address}"))?;
+        tracing::info!(address = %address, "Listening on");
+        listeners.push(listener);
+    }
+    if listeners.is_empty() {
+        bail!("no --web.listen-address given");
+    }
+
+    let mut servers = tokio::task::JoinSet::new();
+    for listener in listeners {
+        let app = app.clone();
+        let quit = quit.clone();
+        servers.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { quit.fired().await })
+                .await
+        });
+    }
+    tokio::select! {
+        () = shutdown_signal() => {
+            tracing::info!("received a termination signal, exiting gracefully");
+            quit.fire();
+        }
+        () = quit.fired() => {}
+    }
+    while let Some(result) = servers.join_next().await {
+        result
+            .context("server task failed")?
+            .context("serving HTTP")?;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_reference() {
+        let flags = Flags::try_parse_from(["cairn"]).unwrap();
+        assert_eq!(flags.listen_addresses, [":9091"]);
+        assert_eq!(flags.telemetry_path, "/metrics");
+        assert_eq!(flags.persistence_interval, Duration::from_secs(300));
+        let by_name = flags.by_name();
+        assert_eq!(by_name["persistence.interval"], "5m0s");
+        assert_eq!(by_name["web.enable-lifecycle"], "false");
+    }
+
+    #[test]
+    fn listen_address_repeats_and_route_prefix_comes_from_external_url() {
+        let flags = Flags::try_parse_from([
+            "cairn",
+            "--web.listen-address=127.0.0.1:1",
+            "--web.listen-address=127.0.0.1:2",
+            "--web.external-url=http://example.com:9091/gateway/",
+        ])
+        .unwrap();
+        assert_eq!(
+            flags.by_name()["web.listen-address"],
+            "127.0.0.1:1,127.0.0.1:2"
+        );
+        assert_eq!(flags.route_prefix(), "/gateway");
+        assert_eq!(bind_address(":9091"), "0.0.0.0:9091");
+    }
+
+    #[test]
+    fn boolean_flags_take_the_kingpin_negation_and_the_later_one_wins() {
+        let flags = Flags::try_parse_from([
+            "cairn",
+            "--web.enable-lifecycle",
+            "--no-web.enable-lifecycle",
+            "--no-web.enable-admin-api",
+            "--web.enable-admin-api",
+        ])
+        .unwrap();
+        assert!(!flags.enable_lifecycle);
+        assert!(flags.enable_admin_api);
+    }
+}

@@ -1,0 +1,119 @@
+//! What the gateway's routes are configured with, and the `/-/quit` signal.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use cairn::{Consistency, NameScheme};
+use tokio::sync::watch;
+
+/// How the HTTP gateway behaves. `Default` gives the reference's defaults.
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    /// Prefix of every route, normalised: empty, or starting with `/` and not ending in
+    /// one (`--web.route-prefix`).
+    pub route_prefix: String,
+    /// Path of the scrape endpoint under the prefix (`--web.telemetry-path`, `/metrics`).
+    pub telemetry_path: String,
+    /// Whether `PUT /api/v1/admin/wipe` exists (`--web.enable-admin-api`).
+    pub enable_admin_api: bool,
+    /// Whether `PUT|POST /-/quit` shuts the server down (`--web.enable-lifecycle`).
+    pub enable_lifecycle: bool,
+    /// Which names are valid in push URLs and bodies (`--push.enable-utf8-names`).
+    pub name_scheme: NameScheme,
+    /// Whether pushes are checked; unchecked pushes answer 202 instead of 200
+    /// (`--push.disable-consistency-check`).
+    pub consistency: Consistency,
+    /// Largest accepted request body, in bytes, before and after gzip decompression
+    /// (64 MiB). A larger body gets 413.
+    pub body_bytes_max: usize,
+    /// The flags shown by `GET /api/v1/status`, by name without `--`.
+    pub flags: BTreeMap<String, String>,
+    /// When the server started, shown by `GET /api/v1/status`.
+    pub start_time: SystemTime,
+    /// Fired by `/-/quit` when the lifecycle API is enabled.
+    pub quit: QuitSignal,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            route_prefix: String::new(),
+            telemetry_path: "/metrics".to_owned(),
+            enable_admin_api: false,
+            enable_lifecycle: false,
+            name_scheme: NameScheme::Legacy,
+            consistency: Consistency::Checked,
+            body_bytes_max: 64 << 20,
+            flags: BTreeMap::new(),
+            start_time: SystemTime::now(),
+            quit: QuitSignal::default(),
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// Normalises a route prefix as the reference does: `/` becomes empty; otherwise a
+    /// leading `/` is added and one trailing `/` removed.
+    pub fn normalize_prefix(prefix: &str) -> String {
+        if prefix.is_empty() || prefix == "/" {
+            return String::new();
+        }
+        let mut p = if prefix.starts_with('/') {
+            prefix.to_owned()
+        } else {
+            format!("/{prefix}")
+        };
+        if p.ends_with('/') {
+            p.pop();
+        }
+        p
+    }
+
+    /// The full scrape path: prefix and telemetry path joined and cleaned.
+    pub(crate) fn scrape_path(&self) -> String {
+        let joined = format!("{}/{}", self.route_prefix, self.telemetry_path);
+        let mut out = String::new();
+        for part in joined.split('/').filter(|p| !p.is_empty() && *p != ".") {
+            out.push('/');
+            out.push_str(part);
+        }
+        if out.is_empty() {
+            out.push('/');
+        }
+        out
+    }
+}
+
+/// The shutdown request of `/-/quit`: the gateway fires it, the server awaits it.
+#[derive(Clone, Debug)]
+pub struct QuitSignal {
+    tx: Arc<watch::Sender<bool>>,
+}
+
+impl Default for QuitSignal {
+    fn default() -> Self {
+        QuitSignal {
+            tx: Arc::new(watch::channel(false).0),
+        }
+    }
+}
+
+impl QuitSignal {
+    /// Requests shutdown; every waiter wakes.
+    pub fn fire(&self) {
+        self.tx.send_replace(true);
+    }
+
+    /// Whether shutdown was requested.
+    pub fn is_fired(&self) -> bool {
+        *self.tx.borrow()
+    }
+
+    /// Resolves once shutdown is requested (at once if it already was).
+    pub async fn fired(&self) {
+        let mut rx = self.tx.subscribe();
+        // The sender lives in `self`, so `wait_for` only ends when the value turns true.
+        let _ = rx.wait_for(|fired| *fired).await;
+    }
+}

@@ -1,0 +1,40 @@
+//! cairn's HTTP front end: the Prometheus Pushgateway's routes as an [`axum::Router`] over a
+//! shared [`cairn::Store`].
+//!
+//! [`router`] is a thin layer: it reads grouping keys from push URLs, decodes bodies (text
+//! 0.0.4 or protobuf delimited, optionally gzipped), hands them to the store, and renders
+//! scrapes and the JSON API. It can be served on its own (the `cairn` binary does) or nested
+//! in another axum program.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use axum::body::Body;
+//! use axum::http::{Request, StatusCode};
+//! use cairn::{Store, StoreConfig};
+//! use cairn_http::{GatewayConfig, router};
+//! use tower::ServiceExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let app = router(Arc::new(Store::new(StoreConfig::default())), GatewayConfig::default());
+//! let push = Request::put("/metrics/job/nightly")
+//!     .body(Body::from("rows_copied 1234\n"))
+//!     .unwrap();
+//! let response = app.oneshot(push).await.unwrap();
+//! assert_eq!(response.status(), StatusCode::OK);
+//! # });
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod api;
+mod body;
+mod config;
+mod error;
+mod path;
+mod push;
+mod routes;
+mod scrape;
+mod time;
+
+pub use config::{GatewayConfig, QuitSignal};
+pub use routes::router;

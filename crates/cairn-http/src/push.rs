@@ -1,0 +1,106 @@
+//! Push (PUT replace, POST merge) and delete of a group, keyed by the URL's path.
+
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cairn::{Consistency, GroupingKey, PushMode, Store};
+
+use crate::GatewayConfig;
+use crate::body::{gunzip, is_gzip, parse_body, read_capped};
+use crate::error::HttpError;
+
+/// Decodes `%XX` escapes into bytes, as Go does before routing (so `%2F` becomes a path
+/// separator). A `%` not followed by two hex digits is kept as it is.
+pub(crate) fn percent_decode(path: &str) -> Vec<u8> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(hi << 4 | lo);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// The grouping key of a push or delete URL: the decoded path after `<prefix>/metrics/`.
+fn grouping_key(path: &str, config: &GatewayConfig) -> Result<GroupingKey, HttpError> {
+    let decoded = percent_decode(path);
+    let tail = decoded
+        .strip_prefix(config.route_prefix.as_bytes())
+        .and_then(|rest| rest.strip_prefix(b"/metrics/"))
+        .unwrap_or(&decoded);
+    GroupingKey::from_path(tail, config.name_scheme)
+        .map_err(|e| HttpError::BadRequest(e.to_string()))
+}
+
+/// PUT or POST: parses the body and pushes it to the URL's group.
+pub(crate) async fn push(
+    store: &Store,
+    config: &GatewayConfig,
+    mode: PushMode,
+    path: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, HttpError> {
+    let mut bytes = read_capped(body, config.body_bytes_max).await?;
+    if is_gzip(headers) {
+        bytes = gunzip(&bytes, config.body_bytes_max)?.into();
+    }
+    let key = grouping_key(path, config)?;
+    let families = parse_body(headers, &bytes, config.name_scheme)?;
+    if let Err(err) = store.push(key, mode, families, SystemTime::now()) {
+        tracing::error!(method = ?mode, path, err = %err, "push rejected");
+        return match config.consistency {
+            Consistency::Checked => Err(HttpError::BadRequest(err.to_string())),
+            // Unchecked pushes are acknowledged before they are applied in the reference,
+            // so a rejection (timestamps) is not reported to the client.
+            Consistency::Unchecked => Ok(StatusCode::ACCEPTED.into_response()),
+        };
+    }
+    Ok(match config.consistency {
+        Consistency::Checked => StatusCode::OK.into_response(),
+        Consistency::Unchecked => StatusCode::ACCEPTED.into_response(),
+    })
+}
+
+/// DELETE: removes the URL's group; a missing group is not an error.
+pub(crate) fn delete(
+    store: &Store,
+    config: &GatewayConfig,
+    path: &str,
+) -> Result<Response, HttpError> {
+    let key = grouping_key(path, config)?;
+    store.delete(&key);
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn percent_decoding_turns_escaped_slashes_into_separators() {
+        assert_eq!(percent_decode("/a%2Fb"), b"/a/b");
+        assert_eq!(percent_decode("%CE%A0"), "Π".as_bytes());
+        assert_eq!(percent_decode("100%"), b"100%");
+        assert_eq!(percent_decode("%zz%4"), b"%zz%4");
+    }
+}

@@ -1,0 +1,265 @@
+//! The routing table: every route under the prefix, wrong methods answered with 405 and an
+//! `Allow` header, unknown paths with 404, as the reference's httprouter does.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use cairn::{PushMode, Store};
+
+use crate::body::{gunzip, is_gzip, read_capped};
+use crate::error::text_error;
+use crate::{GatewayConfig, api, path, push, scrape};
+
+/// What every handler shares.
+#[derive(Debug)]
+struct Gateway {
+    store: Arc<Store>,
+    config: GatewayConfig,
+}
+
+type Shared = State<Arc<Gateway>>;
+
+/// The Pushgateway's routes over `store`, under `config.route_prefix`.
+///
+/// The router has its own fallback (404 `404 page not found`), so merge it into another
+/// router that has none, or nest it under a path.
+pub fn router(store: Arc<Store>, config: GatewayConfig) -> Router {
+    let p = config.route_prefix.clone();
+    let scrape_path = config.scrape_path();
+    let admin = config.enable_admin_api;
+    let state = Arc::new(Gateway { store, config });
+    let mut router = Router::new()
+        .route(&format!("{p}/metrics/job/{{*rest}}"), any(push_route))
+        .route(
+            &format!("{p}/metrics/job@base64/{{*rest}}"),
+            any(push_route),
+        )
+        .route(&scrape_path, any(scrape_route))
+        .route(&format!("{p}/-/healthy"), any(health_route))
+        .route(&format!("{p}/-/ready"), any(health_route))
+        .route(&format!("{p}/-/quit"), any(quit_route))
+        .route(&format!("{p}/api/v1/metrics"), any(api_metrics_route))
+        .route(&format!("{p}/api/v1/status"), any(api_status_route));
+    if !p.is_empty() {
+        // The reference's GET stub for `/-/quit` is never prefixed.
+        router = router.route("/-/quit", any(quit_stub_route));
+    }
+    if admin {
+        router = router.route(&format!("{p}/api/v1/admin/wipe"), any(wipe_route));
+    }
+    router.fallback(fallback).with_state(state)
+}
+
+/// 405 with the sorted `Allow` list of the route, OPTIONS included.
+fn method_not_allowed(allow: &'static str) -> Response {
+    let mut response = text_error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// The automatic OPTIONS answer of main-router paths: 200, empty, `Allow`.
+fn options(allow: &'static str) -> Response {
+    let mut response = StatusCode::OK.into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+async fn push_route(State(gw): Shared, request: Request) -> Response {
+    const ALLOW: &str = "DELETE, OPTIONS, POST, PUT";
+    let (parts, body) = request.into_parts();
+    if let Some(redirect) = path::redirect_if_unclean(&parts.uri) {
+        return redirect;
+    }
+    let path = parts.uri.path();
+    let result = match parts.method {
+        Method::PUT => {
+            push::push(
+                &gw.store,
+                &gw.config,
+                PushMode::Replace,
+                path,
+                &parts.headers,
+                body,
+            )
+            .await
+        }
+        Method::POST => {
+            push::push(
+                &gw.store,
+                &gw.config,
+                PushMode::Merge,
+                path,
+                &parts.headers,
+                body,
+            )
+            .await
+        }
+        Method::DELETE => push::delete(&gw.store, &gw.config, path),
+        Method::OPTIONS => return options(ALLOW),
+        _ => return method_not_allowed(ALLOW),
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The reference decodes a gzip `Content-Encoding` on every main-router request before
+/// routing, so a bad gzip body is a 400 even where the body is not used.
+async fn bad_gzip(gw: &Gateway, request: Request) -> Result<Request, Response> {
+    if !is_gzip(request.headers()) {
+        return Ok(request);
+    }
+    let (parts, body) = request.into_parts();
+    let checked = match read_capped(body, gw.config.body_bytes_max).await {
+        Ok(bytes) => gunzip(&bytes, gw.config.body_bytes_max).map(|_| bytes),
+        Err(err) => Err(err),
+    };
+    match checked {
+        Ok(bytes) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Err(err) => Err(err.into_response()),
+    }
+}
+
+async fn scrape_route(State(gw): Shared, request: Request) -> Response {
+    const ALLOW: &str = "GET, OPTIONS";
+    let request = match bad_gzip(&gw, request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    match *request.method() {
+        Method::GET => {
+            scrape::scrape(&gw.store, request.headers()).unwrap_or_else(IntoResponse::into_response)
+        }
+        Method::OPTIONS => options(ALLOW),
+        _ => method_not_allowed(ALLOW),
+    }
+}
+
+async fn health_route(State(gw): Shared, request: Request) -> Response {
+    const ALLOW: &str = "GET, OPTIONS";
+    let request = match bad_gzip(&gw, request).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    match *request.method() {
+        Method::GET => "OK".into_response(),
+        Method::OPTIONS => options(ALLOW),
+        _ => method_not_allowed(ALLOW),
+    }
+}
+
+async fn quit_route(State(gw): Shared, request: Request) -> Response {
+    let unprefixed = gw.config.route_prefix.is_empty();
+    match *request.method() {
+        Method::PUT | Method::POST => {
+            if gw.config.enable_lifecycle {
+                tracing::warn!("received termination request via web service, exiting gracefully");
+                gw.config.quit.fire();
+                "Requesting termination... Goodbye!".into_response()
+            } else {
+                (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.").into_response()
+            }
+        }
+        Method::GET if unprefixed => quit_stub(),
+        Method::OPTIONS if unprefixed => options("GET, OPTIONS, POST, PUT"),
+        Method::OPTIONS => options("OPTIONS, POST, PUT"),
+        _ if unprefixed => method_not_allowed("GET, OPTIONS, POST, PUT"),
+        _ => method_not_allowed("OPTIONS, POST, PUT"),
+    }
+}
+
+fn quit_stub() -> Response {
+    text_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Only POST or PUT requests allowed.",
+    )
+}
+
+async fn quit_stub_route(request: Request) -> Response {
+    match *request.method() {
+        Method::GET => quit_stub(),
+        Method::OPTIONS => options("GET, OPTIONS"),
+        _ => method_not_allowed("GET, OPTIONS"),
+    }
+}
+
+async fn api_metrics_route(State(gw): Shared, request: Request) -> Response {
+    match *request.method() {
+        Method::GET => api::metrics(&gw.store),
+        Method::OPTIONS => api::empty(StatusCode::OK),
+        _ => api_method_not_allowed("GET, OPTIONS"),
+    }
+}
+
+async fn api_status_route(State(gw): Shared, request: Request) -> Response {
+    match *request.method() {
+        Method::GET => api::status(&gw.config),
+        Method::OPTIONS => api::empty(StatusCode::OK),
+        _ => api_method_not_allowed("GET, OPTIONS"),
+    }
+}
+
+async fn wipe_route(State(gw): Shared, request: Request) -> Response {
+    match *request.method() {
+        Method::PUT => {
+            let wiped = gw.store.wipe();
+            tracing::info!(groups = wiped, "wiped the store via the admin API");
+            api::empty(StatusCode::ACCEPTED)
+        }
+        Method::OPTIONS => api::empty(StatusCode::OK),
+        _ => api_method_not_allowed("OPTIONS, PUT"),
+    }
+}
+
+fn api_method_not_allowed(allow: &'static str) -> Response {
+    let mut response = method_not_allowed(allow);
+    let cors = api::empty(StatusCode::OK);
+    for (name, value) in cors.headers() {
+        response.headers_mut().insert(name.clone(), value.clone());
+    }
+    response
+}
+
+/// Unknown paths: 404, except OPTIONS anywhere under the API, which the reference's
+/// catch-all answers with 200, unclean paths (301 to the cleaned one), `/api/v1` (301 to
+/// `/api/v1/`) and a trailing slash on a fixed route (301 for GET, else 307, without it).
+async fn fallback(State(gw): Shared, request: Request<Body>) -> Response {
+    let prefix = &gw.config.route_prefix;
+    let api_root = format!("{prefix}/api/v1/");
+    let uri = request.uri();
+    if request.method() == Method::OPTIONS && uri.path().starts_with(&api_root) {
+        return api::empty(StatusCode::OK);
+    }
+    if let Some(redirect) = path::redirect_if_unclean(uri) {
+        return redirect;
+    }
+    if uri.path() == &api_root[..api_root.len() - 1] {
+        return path::redirect(StatusCode::MOVED_PERMANENTLY, &api_root);
+    }
+    if let Some(trimmed) = uri.path().strip_suffix('/') {
+        let fixed = [
+            gw.config.scrape_path(),
+            format!("{prefix}/-/healthy"),
+            format!("{prefix}/-/ready"),
+            format!("{prefix}/-/quit"),
+            format!("{prefix}/metrics/job"),
+            format!("{prefix}/metrics/job@base64"),
+        ];
+        if fixed.iter().any(|f| f == trimmed) {
+            let status = if request.method() == Method::GET {
+                StatusCode::MOVED_PERMANENTLY
+            } else {
+                StatusCode::TEMPORARY_REDIRECT
+            };
+            return path::redirect(status, trimmed);
+        }
+    }
+    text_error(StatusCode::NOT_FOUND, "404 page not found")
+}
