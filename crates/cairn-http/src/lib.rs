@@ -30,6 +30,7 @@ mod api;
 mod body;
 mod config;
 mod error;
+mod own;
 mod path;
 mod push;
 mod routes;

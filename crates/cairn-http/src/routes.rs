@@ -2,6 +2,7 @@
 //! `Allow` header, unknown paths with 404, as the reference's httprouter does.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
@@ -13,6 +14,7 @@ use cairn::{PushMode, Store};
 
 use crate::body::{gunzip, is_gzip, read_capped};
 use crate::error::text_error;
+use crate::own::{self, OwnMetrics};
 use crate::{GatewayConfig, api, path, push, scrape};
 
 /// What every handler shares.
@@ -20,6 +22,7 @@ use crate::{GatewayConfig, api, path, push, scrape};
 struct Gateway {
     store: Arc<Store>,
     config: GatewayConfig,
+    metrics: OwnMetrics,
 }
 
 type Shared = State<Arc<Gateway>>;
@@ -32,7 +35,12 @@ pub fn router(store: Arc<Store>, config: GatewayConfig) -> Router {
     let p = config.route_prefix.clone();
     let scrape_path = config.scrape_path();
     let admin = config.enable_admin_api;
-    let state = Arc::new(Gateway { store, config });
+    store.set_own_families(own::declarations());
+    let state = Arc::new(Gateway {
+        store,
+        config,
+        metrics: OwnMetrics::default(),
+    });
     let mut router = Router::new()
         .route(&format!("{p}/metrics/job/{{*rest}}"), any(push_route))
         .route(
@@ -80,38 +88,60 @@ async fn push_route(State(gw): Shared, request: Request) -> Response {
         return redirect;
     }
     let path = parts.uri.path();
-    let result = match parts.method {
-        Method::PUT => {
-            push::push(
-                &gw.store,
-                &gw.config,
-                PushMode::Replace,
-                path,
-                &parts.headers,
-                body,
-            )
-            .await
+    let (mode, method) = match parts.method {
+        Method::PUT => (PushMode::Replace, "put"),
+        Method::POST => (PushMode::Merge, "post"),
+        Method::DELETE => {
+            let response = push::delete(&gw.store, &gw.config, path)
+                .unwrap_or_else(IntoResponse::into_response);
+            gw.metrics
+                .count_request(response.status().as_u16(), "delete", "DELETE");
+            return response;
         }
-        Method::POST => {
-            push::push(
-                &gw.store,
-                &gw.config,
-                PushMode::Merge,
-                path,
-                &parts.headers,
-                body,
-            )
-            .await
-        }
-        Method::DELETE => push::delete(&gw.store, &gw.config, path),
         Method::OPTIONS => return options(ALLOW),
         _ => return method_not_allowed(ALLOW),
     };
-    result.unwrap_or_else(IntoResponse::into_response)
+    let started = Instant::now();
+    let size_bytes = request_size_bytes(&parts);
+    let response = push::push(&gw.store, &gw.config, mode, path, &parts.headers, body)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+    gw.metrics
+        .observe_push(method, started.elapsed().as_secs_f64(), size_bytes);
+    gw.metrics
+        .count_request(response.status().as_u16(), "push", parts.method.as_str());
+    response
 }
 
-/// The reference decodes a gzip `Content-Encoding` on every main-router request before
-/// routing, so a bad gzip body is a 400 even where the body is not used.
+/// promhttp's approximate request size: URL, method, protocol, header names and values
+/// (the Host header among them) and the declared Content-Length.
+fn request_size_bytes(parts: &axum::http::request::Parts) -> f64 {
+    let headers: usize = parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    let content_length = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let protocol = format!("{:?}", parts.version).len();
+    (parts.uri.to_string().len()
+        + parts.method.as_str().len()
+        + protocol
+        + headers
+        + content_length) as f64
+}
+
+/// Counts `response` under `handler` and passes it on.
+fn counted(gw: &Gateway, handler: &'static str, method: &Method, response: Response) -> Response {
+    gw.metrics
+        .count_request(response.status().as_u16(), handler, method.as_str());
+    response
+}
+
 async fn bad_gzip(gw: &Gateway, request: Request) -> Result<Request, Response> {
     if !is_gzip(request.headers()) {
         return Ok(request);
@@ -134,9 +164,8 @@ async fn scrape_route(State(gw): Shared, request: Request) -> Response {
         Err(response) => return response,
     };
     match *request.method() {
-        Method::GET => {
-            scrape::scrape(&gw.store, request.headers()).unwrap_or_else(IntoResponse::into_response)
-        }
+        Method::GET => scrape::scrape(&gw.store, &gw.metrics.families(), request.headers())
+            .unwrap_or_else(IntoResponse::into_response),
         Method::OPTIONS => options(ALLOW),
         _ => method_not_allowed(ALLOW),
     }
@@ -148,8 +177,13 @@ async fn health_route(State(gw): Shared, request: Request) -> Response {
         Ok(request) => request,
         Err(response) => return response,
     };
+    let handler = if request.uri().path().ends_with("/-/ready") {
+        "ready"
+    } else {
+        "healthy"
+    };
     match *request.method() {
-        Method::GET => "OK".into_response(),
+        Method::GET => counted(&gw, handler, request.method(), "OK".into_response()),
         Method::OPTIONS => options(ALLOW),
         _ => method_not_allowed(ALLOW),
     }
@@ -192,16 +226,36 @@ async fn quit_stub_route(request: Request) -> Response {
 
 async fn api_metrics_route(State(gw): Shared, request: Request) -> Response {
     match *request.method() {
-        Method::GET => api::metrics(&gw.store),
-        Method::OPTIONS => api::empty(StatusCode::OK),
+        Method::GET => counted(
+            &gw,
+            "api/v1/metrics",
+            request.method(),
+            api::metrics(&gw.store),
+        ),
+        Method::OPTIONS => counted(
+            &gw,
+            "api/v1/options",
+            request.method(),
+            api::empty(StatusCode::OK),
+        ),
         _ => api_method_not_allowed("GET, OPTIONS"),
     }
 }
 
 async fn api_status_route(State(gw): Shared, request: Request) -> Response {
     match *request.method() {
-        Method::GET => api::status(&gw.config),
-        Method::OPTIONS => api::empty(StatusCode::OK),
+        Method::GET => counted(
+            &gw,
+            "api/v1/status",
+            request.method(),
+            api::status(&gw.config),
+        ),
+        Method::OPTIONS => counted(
+            &gw,
+            "api/v1/options",
+            request.method(),
+            api::empty(StatusCode::OK),
+        ),
         _ => api_method_not_allowed("GET, OPTIONS"),
     }
 }
@@ -211,9 +265,19 @@ async fn wipe_route(State(gw): Shared, request: Request) -> Response {
         Method::PUT => {
             let wiped = gw.store.wipe();
             tracing::info!(groups = wiped, "wiped the store via the admin API");
-            api::empty(StatusCode::ACCEPTED)
+            counted(
+                &gw,
+                "wipe",
+                request.method(),
+                api::empty(StatusCode::ACCEPTED),
+            )
         }
-        Method::OPTIONS => api::empty(StatusCode::OK),
+        Method::OPTIONS => counted(
+            &gw,
+            "api/v1/options",
+            request.method(),
+            api::empty(StatusCode::OK),
+        ),
         _ => api_method_not_allowed("OPTIONS, PUT"),
     }
 }
@@ -235,7 +299,12 @@ async fn fallback(State(gw): Shared, request: Request<Body>) -> Response {
     let api_root = format!("{prefix}/api/v1/");
     let uri = request.uri();
     if request.method() == Method::OPTIONS && uri.path().starts_with(&api_root) {
-        return api::empty(StatusCode::OK);
+        return counted(
+            &gw,
+            "api/v1/options",
+            request.method(),
+            api::empty(StatusCode::OK),
+        );
     }
     if let Some(redirect) = path::redirect_if_unclean(uri) {
         return redirect;

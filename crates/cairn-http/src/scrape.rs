@@ -5,7 +5,7 @@ use std::io::Write;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cairn::{ScrapeFormat, Store};
+use cairn::{MetricFamily, ScrapeFormat, Store};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
@@ -17,11 +17,15 @@ const PROTOBUF_CONTENT_TYPE: &str =
 const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Renders the store in the format `Accept` asks for, gzipped if `Accept-Encoding` allows.
-pub(crate) fn scrape(store: &Store, headers: &HeaderMap) -> Result<Response, HttpError> {
+pub(crate) fn scrape(
+    store: &Store,
+    own: &[MetricFamily],
+    headers: &HeaderMap,
+) -> Result<Response, HttpError> {
     let format = negotiate_format(header_str(headers, header::ACCEPT));
     let mut out = Vec::new();
     store
-        .render(format, &mut out)
+        .render_with_own(format, own, &mut out)
         .map_err(|e| HttpError::Scrape(e.to_string()))?;
     let content_type = match format {
         ScrapeFormat::Text => TEXT_CONTENT_TYPE,

@@ -32,9 +32,9 @@
 mod grouping_key;
 mod store;
 
-pub use cairn_expfmt::{MetricFamily, NameScheme, parse_text};
+pub use cairn_expfmt::{MetricFamily, MetricType, NameScheme, parse_text};
 pub use grouping_key::{GroupingKey, GroupingKeyError};
 pub use store::{
-    Consistency, Group, Inconsistency, PUSH_FAILURE_TIME_FAMILY, PUSH_TIME_FAMILY, PushError,
-    PushMode, ScrapeError, ScrapeFormat, Store, StoreConfig, StoredFamily,
+    Consistency, Group, Inconsistency, OwnFamily, PUSH_FAILURE_TIME_FAMILY, PUSH_TIME_FAMILY,
+    PushError, PushMode, ScrapeError, ScrapeFormat, Store, StoreConfig, StoredFamily,
 };

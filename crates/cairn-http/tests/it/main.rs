@@ -76,6 +76,21 @@ async fn scrape(app: &Router) -> String {
     reply.text()
 }
 
+/// A text scrape without the gateway's own families.
+fn stored_only(text: &str) -> String {
+    let own = |line: &str| {
+        let name = line
+            .strip_prefix("# HELP ")
+            .or_else(|| line.strip_prefix("# TYPE "))
+            .unwrap_or(line);
+        name.starts_with("pushgateway_") || name.starts_with("process_")
+    };
+    text.lines()
+        .filter(|l| !own(l))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
     encoder.write_all(data).unwrap();
@@ -433,7 +448,7 @@ async fn wipe_needs_the_admin_flag() {
     call(&admin, "PUT", "/metrics/job/j", "m 1\n").await;
     let reply = call(&admin, "PUT", "/api/v1/admin/wipe", "").await;
     assert_eq!(reply.status, StatusCode::ACCEPTED);
-    assert_eq!(scrape(&admin).await, "");
+    assert_eq!(stored_only(&scrape(&admin).await), "");
 }
 
 #[tokio::test]
@@ -549,4 +564,83 @@ async fn gzip_content_encoding_is_checked_on_scrapes_and_health_too() {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST);
         assert_eq!(reply.text(), "EOF\n");
     }
+}
+
+#[tokio::test]
+async fn scrape_shows_build_info_and_process_metrics() {
+    let app = app();
+    let text = scrape(&app).await;
+    assert!(
+        text.contains("# TYPE pushgateway_build_info gauge\n"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("version=\"{}\"}} 1\n", env!("CARGO_PKG_VERSION"))));
+    assert!(
+        text.contains("# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes ")
+    );
+    for format in [
+        "application/openmetrics-text;version=1.0.0",
+        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
+    ] {
+        let request = Request::builder()
+            .uri("/metrics")
+            .header(header::ACCEPT, format)
+            .body(Body::empty())
+            .unwrap();
+        let reply = send(&app, request).await;
+        let needle = b"pushgateway_build_info";
+        assert!(reply.body.windows(needle.len()).any(|w| w == needle));
+    }
+}
+
+#[tokio::test]
+async fn pushes_are_counted_and_scrapes_are_not() {
+    let app = app();
+    scrape(&app).await;
+    let reply = call(&app, "POST", "/metrics/job/j", "m 1\n").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let text = scrape(&app).await;
+    assert!(
+        text.contains(
+            "pushgateway_http_requests_total{code=\"200\",handler=\"push\",method=\"post\"} 1\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("method=\"get\""));
+    assert!(text.contains("pushgateway_http_push_duration_seconds_count{method=\"post\"} 1\n"));
+    assert!(text.contains("pushgateway_http_push_size_bytes{method=\"post\",quantile=\"0.5\"} "));
+}
+
+#[tokio::test]
+async fn push_of_an_own_family_with_another_type_is_a_400() {
+    let app = app();
+    let reply = call(
+        &app,
+        "PUT",
+        "/metrics/job/j",
+        "# TYPE process_open_fds counter\nprocess_open_fds 1\n",
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.text().contains(
+        "gathered metric family process_open_fds has type COUNTER but should have GAUGE"
+    ));
+}
+
+#[tokio::test]
+async fn push_of_an_own_family_with_another_help_shows_the_standard_help_once() {
+    let app = app();
+    let reply = call(
+        &app,
+        "PUT",
+        "/metrics/job/j",
+        "# HELP process_open_fds mine\n# TYPE process_open_fds gauge\nprocess_open_fds 1\n",
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let text = scrape(&app).await;
+    assert_eq!(text.matches("# HELP process_open_fds").count(), 1, "{text}");
+    assert!(text.contains("# HELP process_open_fds Number of open file descriptors.\n"));
+    assert!(text.contains("process_open_fds{instance=\"\",job=\"j\"} 1\n"));
+    assert!(!text.contains("mine"));
 }

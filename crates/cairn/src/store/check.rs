@@ -20,6 +20,15 @@ pub enum Inconsistency {
         /// The type already stored.
         existing: MetricType,
     },
+    /// A family has the name of one the gateway exposes itself, with another type.
+    OwnTypeConflict {
+        /// The family name.
+        name: String,
+        /// The pushed (or stored) type.
+        pushed: MetricType,
+        /// The type of the gateway's own family.
+        own: MetricType,
+    },
     /// A series with this name and label set is stored or pushed twice.
     DuplicateSeries {
         /// The family name.
@@ -100,6 +109,12 @@ impl fmt::Display for Inconsistency {
                 "collected metric {name:?} {} is not a {}",
                 LabelsDisplay(labels),
                 existing.proto_name()
+            ),
+            Inconsistency::OwnTypeConflict { name, pushed, own } => write!(
+                f,
+                "gathered metric family {name} has type {} but should have {}",
+                pushed.proto_name(),
+                own.proto_name()
             ),
             Inconsistency::DuplicateSeries { name, labels } => write!(
                 f,

@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use cairn_expfmt::{MetricFamily, NameScheme};
+use cairn_expfmt::{MetricFamily, MetricType, NameScheme};
 use parking_lot::RwLock;
 
 pub use check::Inconsistency;
@@ -50,6 +50,22 @@ pub struct StoreConfig {
     /// Which label names are valid in pushed series.
     pub name_scheme: NameScheme,
 }
+
+/// A family the front end exposes itself next to the pushed ones (the reference's own
+/// metrics, e.g. `process_open_fds`). A push of a family with this name must have this
+/// type; its help is accepted but the scrape shows `help` instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnFamily {
+    /// The family name.
+    pub name: String,
+    /// The type pushes of this name must have.
+    pub metric_type: MetricType,
+    /// The help every scrape shows for this name.
+    pub help: String,
+}
+
+/// Own families by name.
+pub(crate) type OwnFamilies = BTreeMap<String, OwnFamily>;
 
 /// Why a push was rejected. Nothing stored changed except the group's
 /// `push_failure_time_seconds` (and the group's creation if it was new).
@@ -190,6 +206,7 @@ impl Families {
 #[derive(Debug, Default)]
 pub struct Store {
     config: StoreConfig,
+    own: RwLock<Arc<OwnFamilies>>,
     inner: RwLock<Inner>,
 }
 
@@ -198,6 +215,7 @@ impl Store {
     pub fn new(config: StoreConfig) -> Store {
         Store {
             config,
+            own: RwLock::default(),
             inner: RwLock::new(Inner::default()),
         }
     }
@@ -205,6 +223,16 @@ impl Store {
     /// The configuration the store was made with.
     pub fn config(&self) -> StoreConfig {
         self.config
+    }
+
+    /// Declares the families the front end exposes itself, replacing earlier declarations.
+    /// From then on a push of one of these names with another type is rejected, and so is
+    /// a summary or histogram suffix collision with one; the scrape shows the declared help.
+    /// Series are not compared: pushed series always carry a `job` label, so they cannot
+    /// equal own series declared without one (a duplicate is still reported at scrape).
+    pub fn set_own_families(&self, families: impl IntoIterator<Item = OwnFamily>) {
+        let own = families.into_iter().map(|f| (f.name.clone(), f)).collect();
+        *self.own.write() = Arc::new(own);
     }
 
     /// Pushes `families` to the group `key` at time `now`. PUT is [`PushMode::Replace`],
@@ -230,10 +258,11 @@ impl Store {
             .map(|(k, _)| k.clone());
         let key = existing.unwrap_or_else(|| Arc::new(key));
         let prepared = self.prepare(&key, families, now);
+        let own = self.own.read().clone();
         let mut inner = self.inner.write();
         let checked = prepared.and_then(|new| match self.config.consistency {
             Consistency::Checked => {
-                let found = inner.check(&key, mode, &new, now)?;
+                let found = inner.check(&key, mode, &new, &own, now)?;
                 Ok((new, Some(found)))
             }
             Consistency::Unchecked => Ok((new, None)),
@@ -337,8 +366,20 @@ impl Inner {
         key: &Arc<GroupingKey>,
         mode: PushMode,
         new: &[Arc<StoredFamily>],
+        own_families: &OwnFamilies,
         now: SystemTime,
     ) -> Result<Vec<Vec<Option<u32>>>, Inconsistency> {
+        for family in new {
+            if let Some(declared) = own_families.get(family.name()) {
+                if Kind::of(declared.metric_type) != Kind::of(family.metric_type()) {
+                    return Err(Inconsistency::OwnTypeConflict {
+                        name: family.name().to_owned(),
+                        pushed: family.metric_type(),
+                        own: declared.metric_type,
+                    });
+                }
+            }
+        }
         let group = self.groups.get(key.as_ref());
         let mut found = Vec::with_capacity(new.len());
         let stamps = match group {
@@ -391,6 +432,9 @@ impl Inner {
         let kind_after = |name: &str| -> Option<Kind> {
             if let Ok(i) = new.binary_search_by(|f| f.name().cmp(name)) {
                 return Some(Kind::of(new[i].metric_type()));
+            }
+            if let Some(declared) = own_families.get(name) {
+                return Some(Kind::of(declared.metric_type));
             }
             let index = self.families.get(name)?;
             let own = group.is_some_and(|g| g.families.contains_key(name));

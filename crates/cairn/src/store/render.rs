@@ -1,13 +1,15 @@
-//! The scrape: every stored family in name order, each family's header once, its series in
-//! the reference's order, merged from the index without sorting at scrape time.
+//! The scrape: every stored family (and the front end's own ones) in name order, each
+//! family's header once, its series in the reference's order, merged from the index without
+//! sorting at scrape time.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use cairn_expfmt::{
-    Metric, MetricFamily, MetricType, encode_delimited, encode_openmetrics, write_openmetrics_eof,
-    write_text_header,
+    Metric, MetricFamily, MetricType, encode_delimited, encode_openmetrics, encode_text,
+    write_openmetrics_eof, write_text_header,
 };
 
 use super::check::{Inconsistency, Kind, claimed_suffixes};
@@ -51,31 +53,107 @@ impl fmt::Display for ScrapeError {
 impl std::error::Error for ScrapeError {}
 
 impl Store {
-    /// Appends the whole exposition in `format` to `out`. On error `out` holds a partial
-    /// exposition that must not be served.
+    /// Appends the whole exposition of the stored families in `format` to `out`. On error
+    /// `out` holds a partial exposition that must not be served.
     pub fn render(&self, format: ScrapeFormat, out: &mut Vec<u8>) -> Result<(), ScrapeError> {
+        self.render_with_own(format, &[], out)
+    }
+
+    /// As [`Store::render`], with `own`, the families the front end exposes itself (with
+    /// their samples), merged in: families in name order, one header per name (an own
+    /// family's help and type win, and a declared own family's help replaces the pushed
+    /// one even when `own` has no samples for it), series in the reference's order.
+    pub fn render_with_own(
+        &self,
+        format: ScrapeFormat,
+        own: &[MetricFamily],
+        out: &mut Vec<u8>,
+    ) -> Result<(), ScrapeError> {
+        let mut own: Vec<MetricFamily> = own
+            .iter()
+            .filter(|f| !f.metrics.is_empty())
+            .cloned()
+            .map(normalised)
+            .collect();
+        own.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut own = own.into_iter().peekable();
+        let declared = self.own.read().clone();
         let inner = self.inner.read();
         let mut problems = inner.stored_problems();
         for (name, index) in &inner.families.by_name {
+            while let Some(family) = own.next_if(|f| f.name < *name) {
+                encode(format, &family, out);
+            }
+            let own_same = own.next_if(|f| f.name == *name);
             problems.extend(family_problems(&inner, name, index));
-            if index.series_count() == 0 {
+            let own_type = own_same
+                .as_ref()
+                .map(|f| f.metric_type)
+                .or(declared.get(name).map(|d| d.metric_type));
+            if let (Some(own_type), Some(kind)) = (own_type, index.kind()) {
+                if Kind::of(own_type) != kind {
+                    problems.push(Inconsistency::OwnTypeConflict {
+                        name: name.clone(),
+                        pushed: kind.metric_type(),
+                        own: own_type,
+                    });
+                }
+            }
+            let shown = inner
+                .shown(name, index)
+                .filter(|_| index.series_count() > 0);
+            let (shown, own_same) = match (shown, own_same) {
+                (None, Some(family)) => {
+                    encode(format, &family, out);
+                    continue;
+                }
+                (None, None) => continue,
+                (Some(shown), own_same) => (shown, own_same),
+            };
+            if let Some(own_family) = own_same {
+                // Rare (a pushed family named as an own one): merge and sort the models.
+                let mut family = merged(shown, index);
+                family.metrics.extend(own_family.metrics);
+                family.metrics.sort_by(exposition_order);
+                for pair in family.metrics.windows(2) {
+                    if exposition_order(&pair[0], &pair[1]).is_eq() {
+                        problems.push(Inconsistency::DuplicateSeries {
+                            name: name.clone(),
+                            labels: pair[1].labels.clone(),
+                        });
+                    }
+                }
+                let family = MetricFamily {
+                    help: own_family.help,
+                    metric_type: own_family.metric_type,
+                    unit: own_family.unit,
+                    ..family
+                };
+                encode(format, &family, out);
                 continue;
             }
-            let Some(shown) = inner.shown(name, index) else {
-                continue;
+            let help = match declared.get(name) {
+                Some(d) => Some(d.help.as_str()),
+                None => shown.help(),
             };
             match format {
                 ScrapeFormat::Text => {
-                    write_text_header(out, name, shown.help(), shown.metric_type());
+                    write_text_header(out, name, help, shown.metric_type());
                     for slot in index.slots_in_order() {
                         for series in slot.all() {
                             out.extend_from_slice(series.text());
                         }
                     }
                 }
-                ScrapeFormat::OpenMetrics => encode_openmetrics(out, &merged(shown, index)),
-                ScrapeFormat::Protobuf => encode_delimited(out, &merged(shown, index)),
+                ScrapeFormat::OpenMetrics | ScrapeFormat::Protobuf => {
+                    let mut family = merged(shown, index);
+                    family.help = help.map(str::to_owned);
+                    encode(format, &family, out);
+                }
             }
+        }
+        for family in own {
+            encode(format, &family, out);
         }
         if format == ScrapeFormat::OpenMetrics {
             write_openmetrics_eof(out);
@@ -86,6 +164,36 @@ impl Store {
             Err(ScrapeError { problems })
         }
     }
+}
+
+/// Appends one whole family in `format` (no OpenMetrics `# EOF`).
+fn encode(format: ScrapeFormat, family: &MetricFamily, out: &mut Vec<u8>) {
+    match format {
+        ScrapeFormat::Text => encode_text(out, family),
+        ScrapeFormat::OpenMetrics => encode_openmetrics(out, family),
+        ScrapeFormat::Protobuf => encode_delimited(out, family),
+    }
+}
+
+/// An own family with each series' labels in name order and its series in exposition
+/// order, as stored families are.
+fn normalised(mut family: MetricFamily) -> MetricFamily {
+    for metric in &mut family.metrics {
+        metric.labels.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    family.metrics.sort_by(exposition_order);
+    family
+}
+
+/// The reference's series order (client_golang `NormalizeMetricFamilies`): fewer labels
+/// first, then label values position by position (labels are sorted by name).
+fn exposition_order(a: &Metric, b: &Metric) -> Ordering {
+    a.labels.len().cmp(&b.labels.len()).then_with(|| {
+        a.labels
+            .iter()
+            .map(|l| &l.value)
+            .cmp(b.labels.iter().map(|l| &l.value))
+    })
 }
 
 impl Inner {

@@ -1,5 +1,6 @@
 //! Integration tests of the cairn engine, linked into one test binary.
 
 mod model;
+mod own_families;
 mod store_rules;
 mod support;
