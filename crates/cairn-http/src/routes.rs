@@ -225,37 +225,28 @@ async fn quit_stub_route(request: Request) -> Response {
 }
 
 async fn api_metrics_route(State(gw): Shared, request: Request) -> Response {
-    match *request.method() {
-        Method::GET => counted(
-            &gw,
-            "api/v1/metrics",
-            request.method(),
-            api::metrics(&gw.store),
-        ),
-        Method::OPTIONS => counted(
-            &gw,
-            "api/v1/options",
-            request.method(),
-            api::empty(StatusCode::OK),
-        ),
-        _ => api_method_not_allowed("GET, OPTIONS"),
-    }
+    api_get(&gw, "api/v1/metrics", request.method(), || {
+        api::metrics(&gw.store)
+    })
 }
 
 async fn api_status_route(State(gw): Shared, request: Request) -> Response {
-    match *request.method() {
-        Method::GET => counted(
-            &gw,
-            "api/v1/status",
-            request.method(),
-            api::status(&gw.config),
-        ),
-        Method::OPTIONS => counted(
-            &gw,
-            "api/v1/options",
-            request.method(),
-            api::empty(StatusCode::OK),
-        ),
+    api_get(&gw, "api/v1/status", request.method(), || {
+        api::status(&gw.config)
+    })
+}
+
+/// A read-only API endpoint: GET answers with `get` (counted under `handler`), OPTIONS is
+/// the API's CORS preflight, anything else a 405 with the API's headers.
+fn api_get(
+    gw: &Gateway,
+    handler: &'static str,
+    method: &Method,
+    get: impl FnOnce() -> Response,
+) -> Response {
+    match *method {
+        Method::GET => counted(gw, handler, method, get()),
+        Method::OPTIONS => counted(gw, "api/v1/options", method, api::empty(StatusCode::OK)),
         _ => api_method_not_allowed("GET, OPTIONS"),
     }
 }

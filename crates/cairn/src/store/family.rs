@@ -1,6 +1,5 @@
 //! A stored metric family: sanitised, checked on its own, and rendered once at push time.
 
-use std::cmp::Ordering;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::time::SystemTime;
@@ -67,7 +66,6 @@ impl StoredFamily {
         for metric in &mut family.metrics {
             sanitize_labels(&mut metric.labels, &owner);
         }
-        let problem = local_problem(&family, scheme);
         let n = family.metrics.len();
         let mut bytes = Vec::with_capacity(n * 160);
         let mut ends = Vec::with_capacity(2 * n + 1);
@@ -81,6 +79,8 @@ impl StoredFamily {
             write_series_key(&mut bytes, &metric.labels);
             ends.push(offset(&bytes));
         }
+        let key = |i: usize| &bytes[ends[n + i] as usize..ends[n + i + 1] as usize];
+        let problem = local_problem(&family, scheme).or_else(|| duplicate_series(&family, key));
         encode_delimited(&mut bytes, &family);
         let slots = family
             .metrics
@@ -301,14 +301,23 @@ fn local_problem(family: &MetricFamily, scheme: NameScheme) -> Option<Inconsiste
             });
         }
     }
-    let mut order: Vec<&[Label]> = family.metrics.iter().map(|m| m.labels.as_slice()).collect();
-    order.sort_by(|a, b| compare_label_sets(a, b));
+    None
+}
+
+/// The first series of `family` whose label set an earlier one has too; `key(i)` is metric
+/// `i`'s series key, which orders label sets in exposition order.
+fn duplicate_series<'a>(
+    family: &MetricFamily,
+    key: impl Fn(usize) -> &'a [u8],
+) -> Option<Inconsistency> {
+    let mut order: Vec<usize> = (0..family.metrics.len()).collect();
+    order.sort_by(|&a, &b| key(a).cmp(key(b)));
     order
         .windows(2)
-        .find(|w| w[0] == w[1])
+        .find(|w| key(w[0]) == key(w[1]))
         .map(|w| Inconsistency::DuplicateSeries {
             name: family.name.clone(),
-            labels: w[0].to_vec(),
+            labels: family.metrics[w[0]].labels.clone(),
         })
 }
 
@@ -316,8 +325,10 @@ fn local_problem(family: &MetricFamily, scheme: NameScheme) -> Option<Inconsiste
 pub(crate) const NO_SLOT: u32 = u32::MAX;
 
 /// Appends a series key: the label set encoded so that comparing the bytes compares label
-/// sets in exposition order (see [`compare_label_sets`]): the label count, then every
-/// value, then every name, each with NUL escaped as `00 FF` and terminated by `00 00`.
+/// sets in the order the reference exposes series of one family in: fewer labels first,
+/// then label values position by position (labels are sorted by name), then names, only to
+/// make the order total. So: the label count, then every value, then every name, each with
+/// NUL escaped as `00 FF` and terminated by `00 00`.
 pub(crate) fn write_series_key(out: &mut Vec<u8>, labels: &[Label]) {
     out.extend_from_slice(
         &u32::try_from(labels.len())
@@ -337,14 +348,4 @@ pub(crate) fn write_series_key(out: &mut Vec<u8>, labels: &[Label]) {
         }
         out.extend_from_slice(&[0, 0]);
     }
-}
-
-/// The order the reference exposes series of one family in: fewer labels first, then label
-/// values position by position (labels are sorted by name, so names are skipped), with
-/// names compared last only to make the order total.
-pub(crate) fn compare_label_sets(a: &[Label], b: &[Label]) -> Ordering {
-    a.len()
-        .cmp(&b.len())
-        .then_with(|| a.iter().map(|l| &l.value).cmp(b.iter().map(|l| &l.value)))
-        .then_with(|| a.iter().map(|l| &l.name).cmp(b.iter().map(|l| &l.name)))
 }

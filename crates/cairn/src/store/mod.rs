@@ -384,7 +384,7 @@ impl Inner {
         let mut found = Vec::with_capacity(new.len());
         let stamps = match group {
             Some(_) => Vec::new(),
-            None => new_group_stamps(key, SystemTime::UNIX_EPOCH, now),
+            None => new_group_stamps(key, now),
         };
         for (position, family) in new.iter().chain(&stamps).enumerate() {
             let Some(index) = self.families.get(family.name()) else {
@@ -566,34 +566,25 @@ impl Inner {
     }
 }
 
-fn new_group_stamps(
-    key: &Arc<GroupingKey>,
-    push_time: SystemTime,
-    now: SystemTime,
-) -> Vec<Arc<StoredFamily>> {
-    vec![
-        Arc::new(StoredFamily::timestamp_gauge(
-            key.clone(),
-            PUSH_TIME_FAMILY,
-            push_time,
-            now,
-        )),
-        Arc::new(StoredFamily::timestamp_gauge(
-            key.clone(),
-            PUSH_FAILURE_TIME_FAMILY,
-            push_time,
-            now,
-        )),
-    ]
+/// The timestamp gauges a new group starts with, both at 0.
+fn new_group_stamps(key: &Arc<GroupingKey>, now: SystemTime) -> Vec<Arc<StoredFamily>> {
+    [PUSH_TIME_FAMILY, PUSH_FAILURE_TIME_FAMILY]
+        .into_iter()
+        .map(|name| {
+            Arc::new(StoredFamily::timestamp_gauge(
+                key.clone(),
+                name,
+                SystemTime::UNIX_EPOCH,
+                now,
+            ))
+        })
+        .collect()
 }
 
 fn suffix_collision(name: &str, base: &str, base_kind: Kind) -> Inconsistency {
     Inconsistency::SuffixCollision {
         name: name.to_owned(),
         base: base.to_owned(),
-        base_type: match base_kind {
-            Kind::Summary => cairn_expfmt::MetricType::Summary,
-            _ => cairn_expfmt::MetricType::Histogram,
-        },
+        base_type: base_kind.metric_type(),
     }
 }
