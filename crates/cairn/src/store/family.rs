@@ -137,6 +137,11 @@ impl StoredFamily {
         StoredFamily::new(owner, family, pushed_at, NameScheme::Utf8)
     }
 
+    /// The sanitised family as one length-delimited protobuf message.
+    pub(crate) fn message(&self) -> &[u8] {
+        &self.bytes[self.ends[2 * self.series_count()] as usize..]
+    }
+
     /// The group this family belongs to.
     pub fn owner(&self) -> &GroupingKey {
         &self.owner

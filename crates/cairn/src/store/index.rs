@@ -198,12 +198,20 @@ impl FamilyIndex {
                     .chain(slot.more.iter_mut())
                     .find(|s| Arc::ptr_eq(&s.family, old))
             });
-            match taken {
-                Some(place) => {
-                    *place = series;
-                    reused += 1;
-                }
-                None => slot.more.push(series),
+            if let Some(place) = taken {
+                *place = series;
+                reused += 1;
+                continue;
+            }
+            // Several groups hold this label set (unchecked mode): they are kept in
+            // grouping-key order, so the scrape does not depend on push history.
+            if series.family.owner() < slot.first.family.owner() {
+                let first = std::mem::replace(&mut slot.first, series);
+                slot.more.insert(0, first);
+            } else {
+                let owner = series.family.owner();
+                let at = slot.more.partition_point(|s| s.family.owner() <= owner);
+                slot.more.insert(at, series);
             }
         }
         // Only label sets `new` no longer has are left to drop; usually there are none.

@@ -2,6 +2,7 @@
 //! check, and the scrape.
 
 mod check;
+mod durable;
 mod family;
 mod index;
 mod render;
@@ -15,10 +16,12 @@ use cairn_expfmt::{MetricFamily, MetricType, NameScheme};
 use parking_lot::RwLock;
 
 pub use check::Inconsistency;
+pub use durable::{PersistStats, SnapshotInfo};
 pub use family::{PUSH_FAILURE_TIME_FAMILY, PUSH_TIME_FAMILY, StoredFamily};
 pub use render::{ScrapeError, ScrapeFormat};
 
 use crate::GroupingKey;
+use crate::persist::PersistError;
 use check::{Kind, claimed_suffixes, claims_suffix, suffix_base};
 use index::FamilyIndex;
 
@@ -74,6 +77,9 @@ pub(crate) type OwnFamilies = BTreeMap<String, OwnFamily>;
 pub enum PushError {
     /// The push is invalid or inconsistent with what is stored.
     Inconsistent(Inconsistency),
+    /// The push could not be made durable. It may still be in effect (and survive a
+    /// restart); it was not acknowledged.
+    NotDurable(PersistError),
 }
 
 impl fmt::Display for PushError {
@@ -85,6 +91,7 @@ impl fmt::Display for PushError {
                     "pushed metrics are invalid or inconsistent with existing metrics: {reason}"
                 )
             }
+            PushError::NotDurable(e) => write!(f, "{e}"),
         }
     }
 }
@@ -208,6 +215,8 @@ pub struct Store {
     config: StoreConfig,
     own: RwLock<Arc<OwnFamilies>>,
     inner: RwLock<Inner>,
+    /// Set when the store persists ([`Store::open`]).
+    persist: Option<durable::Durability>,
 }
 
 impl Store {
@@ -217,6 +226,7 @@ impl Store {
             config,
             own: RwLock::default(),
             inner: RwLock::new(Inner::default()),
+            persist: None,
         }
     }
 
@@ -258,8 +268,18 @@ impl Store {
             .map(|(k, _)| k.clone());
         let key = existing.unwrap_or_else(|| Arc::new(key));
         let prepared = self.prepare(&key, families, now);
+        let log = self.persist.as_ref().map(|d| &d.log);
+        // The log record is encoded before the lock is taken; only its framing happens
+        // under it.
+        let record = match (&prepared, log) {
+            (Ok(new), Some(_)) => Some(durable::push_change(&key, mode, now, new)),
+            _ => None,
+        };
         let own = self.own.read().clone();
         let mut inner = self.inner.write();
+        if let Some(log) = log {
+            log.accepting().map_err(PushError::NotDurable)?;
+        }
         let checked = prepared.and_then(|new| match self.config.consistency {
             Consistency::Checked => {
                 let found = inner.check(&key, mode, &new, &own, now)?;
@@ -267,16 +287,26 @@ impl Store {
             }
             Consistency::Unchecked => Ok((new, None)),
         });
-        match checked {
+        let (outcome, record) = match checked {
             Ok((new, found)) => {
                 inner.apply(&key, mode, new, found, now);
-                Ok(())
+                (Ok(()), record)
             }
             Err(reason) => {
                 inner.record_failure(&key, now);
-                Err(PushError::Inconsistent(reason))
+                let record = log.map(|_| durable::failure_change(&key, now));
+                (Err(PushError::Inconsistent(reason)), record)
+            }
+        };
+        let lsn = log.zip(record).map(|(log, record)| log.append(record));
+        drop(inner);
+        if let (Some(log), Some(lsn)) = (log, lsn) {
+            let durable = log.wait_durable(lsn);
+            if outcome.is_ok() {
+                durable.map_err(PushError::NotDurable)?;
             }
         }
+        outcome
     }
 
     /// Sanitises, checks on their own and renders the pushed families, outside the lock.
@@ -315,17 +345,45 @@ impl Store {
 
     /// Deletes the group `key` with all its families, timestamps included. Returns whether
     /// it existed; deleting a missing group is not an error.
-    pub fn delete(&self, key: &GroupingKey) -> bool {
-        let removed = self.inner.write().remove_group(key);
+    pub fn delete(&self, key: &GroupingKey) -> Result<bool, PersistError> {
+        let log = self.persist.as_ref().map(|d| &d.log);
+        let record = log.map(|_| durable::delete_change(key));
+        let mut inner = self.inner.write();
+        if let Some(log) = log {
+            log.accepting()?;
+        }
+        let removed = inner.remove_group(key);
+        let lsn = match (log, record) {
+            (Some(log), Some(record)) if removed.is_some() => Some(log.append(record)),
+            _ => None,
+        };
+        drop(inner);
+        let existed = removed.is_some();
         // The group is freed here, after the lock is released.
-        removed.is_some()
+        drop(removed);
+        if let (Some(log), Some(lsn)) = (log, lsn) {
+            log.wait_durable(lsn)?;
+        }
+        Ok(existed)
     }
 
     /// Deletes every group; returns how many there were.
-    pub fn wipe(&self) -> usize {
-        let old = std::mem::take(&mut *self.inner.write());
+    pub fn wipe(&self) -> Result<usize, PersistError> {
+        let log = self.persist.as_ref().map(|d| &d.log);
+        let mut inner = self.inner.write();
+        if let Some(log) = log {
+            log.accepting()?;
+        }
+        let old = std::mem::take(&mut *inner);
+        let lsn = log.map(|log| log.append(durable::wipe_change()));
+        drop(inner);
         // Freeing a large store takes a while: not under the lock.
-        old.groups.len()
+        let count = old.groups.len();
+        drop(old);
+        if let (Some(log), Some(lsn)) = (log, lsn) {
+            log.wait_durable(lsn)?;
+        }
+        Ok(count)
     }
 
     /// The group `key`, if stored.

@@ -2,5 +2,6 @@
 
 mod model;
 mod own_families;
+mod persist;
 mod store_rules;
 mod support;

@@ -14,7 +14,7 @@ use proptest::prelude::*;
 
 use crate::support::{at, key};
 
-const KEYS: [&str; 5] = [
+pub(crate) const KEYS: [&str; 5] = [
     "job/a",
     "job/b",
     "job/a/instance/x",
@@ -40,7 +40,7 @@ const TYPES: [MetricType; 6] = [
 ];
 
 #[derive(Clone, Debug)]
-enum Op {
+pub(crate) enum Op {
     Push {
         key: usize,
         mode: PushMode,
@@ -124,7 +124,7 @@ fn family() -> impl Strategy<Value = MetricFamily> {
         })
 }
 
-fn op() -> impl Strategy<Value = Op> {
+pub(crate) fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         8 => (0..KEYS.len(), any::<bool>(), prop::collection::vec(family(), 0..3), prop::bool::weighted(0.05))
             .prop_map(|(key, replace, families, timestamp)| Op::Push {
@@ -378,12 +378,12 @@ proptest! {
                 }
                 Op::Delete { key } => {
                     let expected = model.groups.remove(&keys[key]).is_some();
-                    prop_assert_eq!(store.delete(&keys[key]), expected);
+                    prop_assert_eq!(store.delete(&keys[key]).unwrap(), expected);
                 }
                 Op::Wipe => {
                     let expected = model.groups.len();
                     model.groups.clear();
-                    prop_assert_eq!(store.wipe(), expected);
+                    prop_assert_eq!(store.wipe().unwrap(), expected);
                 }
             }
             let mut got = Vec::new();
@@ -426,11 +426,11 @@ proptest! {
                 }
                 Op::Delete { key } => {
                     model.groups.remove(&keys[key]);
-                    store.delete(&keys[key]);
+                    store.delete(&keys[key]).unwrap();
                 }
                 Op::Wipe => {
                     model.groups.clear();
-                    store.wipe();
+                    store.wipe().unwrap();
                 }
             }
             let mut got = Vec::new();

@@ -64,7 +64,7 @@ fn post_replaces_all_series_of_a_named_family() {
 fn delete_removes_the_group_with_its_timestamps() {
     let store = checked();
     put(&store, "job/j", "a 1\n", 1).unwrap();
-    assert!(store.delete(&key("job/j")));
+    assert!(store.delete(&key("job/j")).unwrap());
     assert_eq!(scrape(&store), "");
     assert_eq!(store.group_count(), 0);
 }
@@ -73,7 +73,7 @@ fn delete_removes_the_group_with_its_timestamps() {
 fn delete_matches_the_exact_grouping_key_only() {
     let store = checked();
     put(&store, "job/x/instance/y", "a 1\n", 1).unwrap();
-    assert!(!store.delete(&key("job/x")));
+    assert!(!store.delete(&key("job/x")).unwrap());
     assert_eq!(store.group_count(), 1);
 }
 
@@ -464,8 +464,8 @@ fn unchecked_mode_stores_conflicts_and_scrapes_fail_until_deleted() {
     let err = store.render(ScrapeFormat::Text, &mut out).unwrap_err();
     assert_eq!(err.problems.len(), 2, "{err}");
     assert!(err.to_string().starts_with("2 error(s) occurred:\n* "));
-    store.delete(&key("job/b"));
-    store.delete(&key("job/c"));
+    store.delete(&key("job/b")).unwrap();
+    store.delete(&key("job/c")).unwrap();
     assert!(store.render(ScrapeFormat::Text, &mut Vec::new()).is_ok());
 }
 
@@ -481,7 +481,7 @@ fn wipe_removes_every_group() {
         )
         .unwrap();
     }
-    assert_eq!(store.wipe(), 3);
+    assert_eq!(store.wipe().unwrap(), 3);
     assert_eq!(scrape(&store), "");
     put(&store, "job/a", "a 1\n", 2).unwrap();
     assert_eq!(store.series_count(), 3);
@@ -565,11 +565,11 @@ fn add_and_delete_sequence_of_the_reference() {
         5,
     )
     .unwrap();
-    store.delete(&key("job/job1/instance/instance1"));
-    store.delete(&key("job/job5"));
+    store.delete(&key("job/job1/instance/instance1")).unwrap();
+    store.delete(&key("job/job5")).unwrap();
     put(&store, "job/job3/instance/instance2", "mf4 1\n", 6).unwrap();
-    assert!(!store.delete(&key("job/job1")));
-    store.delete(&key("job/job3/instance/instance2"));
+    assert!(!store.delete(&key("job/job1")).unwrap());
+    store.delete(&key("job/job3/instance/instance2")).unwrap();
     assert_eq!(store.group_count(), 1);
     assert_eq!(
         samples(&store),

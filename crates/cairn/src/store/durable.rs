@@ -1,0 +1,536 @@
+//! A store that persists: opening from the files, logging every change before it is
+//! acknowledged, and snapshots that fold the log in.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use cairn_expfmt::{MetricFamily, NameScheme, ProtoLimits, decode_delimited};
+use parking_lot::Mutex;
+
+use super::{
+    Group, Inner, PUSH_FAILURE_TIME_FAMILY, PUSH_TIME_FAMILY, PushMode, Store,
+    StoreConfig, StoredFamily,
+};
+use crate::GroupingKey;
+use crate::import_gob::ReferenceGroup;
+use crate::persist::format::{ChangeV1, FamilyV1, GroupV1, LabelV1, ModeV1, Payload, TimeV1};
+use crate::persist::log::{Active, Log, create_log_file};
+use crate::persist::{
+    Files, Fs, OpenError, OpenReport, Paths, PersistError, PersistOptions, Problem, Recovered,
+    Unreadable, recover, resume_log, set_reference_aside, snapshot,
+};
+
+/// A store's persistence: the files, the log, and the figures the front end reports.
+#[derive(Debug)]
+pub(crate) struct Durability {
+    fs: Arc<dyn Fs>,
+    paths: Paths,
+    pub(crate) log: Log,
+    /// One snapshot at a time.
+    snapshot_lock: Mutex<()>,
+    snapshots_written: AtomicU64,
+    last_snapshot: Mutex<Option<SnapshotInfo>>,
+}
+
+/// A snapshot that was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SnapshotInfo {
+    /// The sequence number of the last change it holds.
+    pub lsn: u64,
+    /// Groups it holds.
+    pub groups: usize,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// When it was written.
+    pub written_at: SystemTime,
+}
+
+/// Figures about a persistent store, for metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PersistStats {
+    /// Failed writes, fsyncs and renames since start-up.
+    pub write_errors: u64,
+    /// Snapshots written since start-up.
+    pub snapshots_written: u64,
+    /// Bytes appended to the log since start-up.
+    pub log_bytes_written: u64,
+    /// The last snapshot written since start-up.
+    pub last_snapshot: Option<SnapshotInfo>,
+    /// Why changes are refused right now, if they are.
+    pub failing: Option<String>,
+}
+
+impl Store {
+    /// Opens a store that persists to `options.path`: loads the snapshot, replays the log
+    /// after it (cutting a torn or damaged tail), imports a reference Pushgateway file found
+    /// there, and from then on makes every change durable before the call making it
+    /// returns.
+    ///
+    /// A file that cannot be read fails the open and is left untouched, unless
+    /// `options.unreadable` says to set it aside and start empty.
+    pub fn open(
+        config: StoreConfig,
+        options: PersistOptions,
+    ) -> Result<(Store, OpenReport), OpenError> {
+        let fs = options.fs.clone();
+        let paths = Paths::new(&options.path);
+        let now = SystemTime::now();
+        let mut recovered = recover(fs.as_ref(), &paths, options.unreadable, now)?;
+        let (inner, mut report, reference) = build(&mut recovered, config.name_scheme, &paths)?;
+        let mut fresh_snapshot = false;
+        if let Some(from) = reference {
+            report.imported_reference =
+                Some(set_reference_aside(fs.as_ref(), &paths, &from, now)?);
+            fresh_snapshot = true;
+        }
+        let lsn = recovered.lsn;
+        let io_error = |path: &PathBuf, source| OpenError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut snapshot_lsn = recovered.snapshot_lsn;
+        let (file, active) = match recovered.resume {
+            Some((active, good_bytes)) if !fresh_snapshot => (
+                resume_log(fs.as_ref(), &paths, active, good_bytes)?,
+                active,
+            ),
+            _ => {
+                let logs_exist = fs.exists(&paths.log).map_err(|e| io_error(&paths.log, e))?
+                    || fs
+                        .exists(&paths.next_log)
+                        .map_err(|e| io_error(&paths.next_log, e))?;
+                if fresh_snapshot || logs_exist {
+                    // The state must be in a snapshot before the logs are replaced.
+                    let mut groups: Vec<_> = inner.groups.values().cloned().collect();
+                    groups.sort_by(|a, b| a.key.cmp(&b.key));
+                    let count = groups.len();
+                    snapshot::write(
+                        fs.as_ref(),
+                        &paths,
+                        lsn,
+                        ExactIter(groups.iter().map(|g| group_to_disk(g)), count),
+                        now,
+                    )
+                    .map_err(|e| io_error(&paths.snapshot, e))?;
+                    snapshot_lsn = lsn;
+                }
+                let file = create_log_file(fs.as_ref(), &paths, &paths.log)
+                    .map_err(|e| io_error(&paths.log, e))?;
+                fs.remove(&paths.next_log)
+                    .and_then(|()| fs.sync_dir(&paths.dir))
+                    .map_err(|e| io_error(&paths.next_log, e))?;
+                (file, Active::Main)
+            }
+        };
+        let log = Log::new(fs.clone(), paths.clone(), file, active, lsn, snapshot_lsn);
+        let store = Store {
+            persist: Some(Durability {
+                fs,
+                paths,
+                log,
+                snapshot_lock: Mutex::new(()),
+                snapshots_written: AtomicU64::new(0),
+                last_snapshot: Mutex::new(None),
+            }),
+            ..Store::new(config)
+        };
+        *store.inner.write() = inner;
+        Ok((store, report))
+    }
+
+    /// Reads a persistent store's files without changing anything: what they are, and a
+    /// memory-only store holding what they hold (what [`Store::open`] would load, without
+    /// cutting a torn tail or importing). Safe on a copy of the files of a running server.
+    pub fn inspect(
+        config: StoreConfig,
+        options: PersistOptions,
+    ) -> Result<(Store, Files), OpenError> {
+        let paths = Paths::new(&options.path);
+        let mut recovered = recover(
+            options.fs.as_ref(),
+            &paths,
+            Unreadable::Refuse,
+            SystemTime::now(),
+        )?;
+        let (inner, _, _) = build(&mut recovered, config.name_scheme, &paths)?;
+        let store = Store::new(config);
+        *store.inner.write() = inner;
+        Ok((store, recovered.files))
+    }
+
+    /// Whether the store persists (made by [`Store::open`]).
+    pub fn is_persistent(&self) -> bool {
+        self.persist.is_some()
+    }
+
+    /// Writes a snapshot if anything changed since the last one (or persistence is failing
+    /// and this is the way to recover), then retires the log it folds in. Returns what was
+    /// written; `None` if nothing needed writing or the store does not persist.
+    ///
+    /// Changes go on while the snapshot is written; they are logged in the next log.
+    pub fn snapshot(&self) -> Result<Option<SnapshotInfo>, PersistError> {
+        let Some(d) = &self.persist else {
+            return Ok(None);
+        };
+        let _one = d.snapshot_lock.lock();
+        if !d.log.dirty() && !d.log.is_broken() {
+            return Ok(None);
+        }
+        let fail = |path: &PathBuf, e: std::io::Error| {
+            d.log.count_error();
+            PersistError::Write {
+                path: path.clone(),
+                reason: e.to_string(),
+            }
+        };
+        let next = if !d.log.is_broken() && d.log.active() == Active::Main {
+            Some(
+                d.log
+                    .create_log_file(&d.paths.next_log)
+                    .map_err(|e| fail(&d.paths.next_log, e))?,
+            )
+        } else {
+            None
+        };
+        let (mut groups, lsn, broken) = {
+            let inner = self.inner.read();
+            let lsn = match next {
+                Some(file) => d.log.switch_to_next(file),
+                None => d.log.last_lsn(),
+            };
+            let groups: Vec<Arc<Group>> = inner.groups.values().cloned().collect();
+            (groups, lsn, d.log.is_broken())
+        };
+        groups.sort_by(|a, b| a.key.cmp(&b.key));
+        let now = SystemTime::now();
+        let count = groups.len();
+        let bytes = snapshot::write(
+            d.fs.as_ref(),
+            &d.paths,
+            lsn,
+            ExactIter(groups.iter().map(|g| group_to_disk(g)), count),
+            now,
+        )
+        .map_err(|e| fail(&d.paths.snapshot, e))?;
+        drop(groups);
+        d.log
+            .finish_snapshot(lsn, broken)
+            .map_err(|e| fail(&d.paths.log, e))?;
+        d.snapshots_written.fetch_add(1, Ordering::Relaxed);
+        let info = SnapshotInfo {
+            lsn,
+            groups: count,
+            bytes,
+            written_at: now,
+        };
+        *d.last_snapshot.lock() = Some(info.clone());
+        Ok(Some(info))
+    }
+
+    /// Figures about persistence; `None` if the store does not persist.
+    pub fn persist_stats(&self) -> Option<PersistStats> {
+        let d = self.persist.as_ref()?;
+        Some(PersistStats {
+            write_errors: d.log.errors.load(Ordering::Relaxed),
+            snapshots_written: d.snapshots_written.load(Ordering::Relaxed),
+            log_bytes_written: d.log.bytes_written.load(Ordering::Relaxed),
+            last_snapshot: d.last_snapshot.lock().clone(),
+            failing: d.log.accepting().err().map(|e| e.to_string()),
+        })
+    }
+}
+
+/// The store the recovered files hold, what was done to read them, and the reference
+/// Pushgateway file imported, if any.
+fn build(
+    recovered: &mut Recovered,
+    scheme: NameScheme,
+    paths: &Paths,
+) -> Result<(Inner, OpenReport, Option<PathBuf>), OpenError> {
+    let unreadable = |path: &PathBuf, reason: String| OpenError::Unreadable {
+        path: path.clone(),
+        problem: Problem::BadPayload { reason },
+    };
+    let mut inner = Inner::default();
+    let groups = std::mem::take(&mut recovered.groups);
+    for restored in decode_groups(groups, |g| decode_group(g, scheme))
+        .map_err(|r| unreadable(&paths.snapshot, r))?
+    {
+        inner.insert_restored(restored);
+    }
+    for change in std::mem::take(&mut recovered.changes) {
+        inner
+            .replay(change, scheme)
+            .map_err(|r| unreadable(&paths.log, r))?;
+    }
+    let mut imported = None;
+    if let Some((groups, from)) = recovered.reference.take() {
+        for restored in decode_groups(groups, |g| import_group(g, scheme))
+            .map_err(|r| unreadable(&from, r))?
+        {
+            inner.insert_restored(restored);
+        }
+        imported = Some(from);
+    }
+    Ok((inner, recovered.report.clone(), imported))
+}
+
+/// A group decoded from disk, ready to be indexed.
+struct Restored {
+    key: Arc<GroupingKey>,
+    families: Vec<Arc<StoredFamily>>,
+}
+
+/// Decodes groups on every core (decoding and rendering the families is most of a
+/// start-up's work; indexing them is left to the caller, in order).
+fn decode_groups<G: Send>(
+    groups: Vec<G>,
+    decode: impl Fn(G) -> Result<Restored, String> + Sync,
+) -> Result<Vec<Restored>, String> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if threads == 1 || groups.len() < 256 {
+        return groups.into_iter().map(&decode).collect();
+    }
+    let per_thread = groups.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<G>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, group) in groups.into_iter().enumerate() {
+        chunks[i / per_thread].push(group);
+    }
+    let decode = &decode;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                scope.spawn(move || chunk.into_iter().map(decode).collect::<Result<Vec<_>, _>>())
+            })
+            .collect();
+        let mut all = Vec::new();
+        for worker in workers {
+            let decoded = worker
+                .join()
+                .map_err(|_| "a decoding thread panicked".to_owned())??;
+            all.extend(decoded);
+        }
+        Ok(all)
+    })
+}
+
+fn decode_group(group: GroupV1, scheme: NameScheme) -> Result<Restored, String> {
+    let key = Arc::new(key_from_disk(group.labels)?);
+    let mut families = Vec::with_capacity(group.families.len());
+    for family in group.families {
+        families.push(Arc::new(StoredFamily::new(
+            key.clone(),
+            family_from_disk(&family.message)?,
+            family.pushed_at.to_system(),
+            scheme,
+        )));
+    }
+    Ok(Restored { key, families })
+}
+
+fn import_group(group: ReferenceGroup, scheme: NameScheme) -> Result<Restored, String> {
+    let key = Arc::new(key_from_disk(
+        group
+            .labels
+            .into_iter()
+            .map(|(name, value)| LabelV1 { name, value })
+            .collect(),
+    )?);
+    let families = group
+        .families
+        .into_iter()
+        .map(|f| Arc::new(StoredFamily::new(key.clone(), f.family, f.pushed_at, scheme)))
+        .collect();
+    Ok(Restored { key, families })
+}
+
+/// An iterator with a known length, for the snapshot writer's group count.
+struct ExactIter<I>(I, usize);
+
+impl<I: Iterator> Iterator for ExactIter<I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        let item = self.0.next()?;
+        self.1 -= 1;
+        Some(item)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.1, Some(self.1))
+    }
+}
+
+impl<I: Iterator> ExactSizeIterator for ExactIter<I> {}
+
+/// The log payload of a push that was stored.
+pub(super) fn push_change(
+    key: &GroupingKey,
+    mode: PushMode,
+    at: SystemTime,
+    families: &[Arc<StoredFamily>],
+) -> Payload {
+    Payload::new(&ChangeV1::Push {
+        labels: labels_to_disk(key),
+        mode: match mode {
+            PushMode::Replace => ModeV1::Replace,
+            PushMode::Merge => ModeV1::Merge,
+        },
+        at: TimeV1::from_system(at),
+        families: families.iter().map(|f| family_to_disk(f)).collect(),
+    })
+}
+
+/// The log payload of a rejected push.
+pub(super) fn failure_change(key: &GroupingKey, at: SystemTime) -> Payload {
+    Payload::new(&ChangeV1::Failure {
+        labels: labels_to_disk(key),
+        at: TimeV1::from_system(at),
+    })
+}
+
+/// The log payload of a delete.
+pub(super) fn delete_change(key: &GroupingKey) -> Payload {
+    Payload::new(&ChangeV1::Delete {
+        labels: labels_to_disk(key),
+    })
+}
+
+/// The log payload of a wipe.
+pub(super) fn wipe_change() -> Payload {
+    Payload::new(&ChangeV1::Wipe)
+}
+
+fn labels_to_disk(key: &GroupingKey) -> Vec<LabelV1> {
+    key.labels()
+        .iter()
+        .map(|l| LabelV1 {
+            name: l.name.clone(),
+            value: l.value.clone(),
+        })
+        .collect()
+}
+
+fn family_to_disk(family: &StoredFamily) -> FamilyV1 {
+    FamilyV1 {
+        pushed_at: TimeV1::from_system(family.pushed_at()),
+        message: family.message().to_vec(),
+    }
+}
+
+fn group_to_disk(group: &Group) -> GroupV1 {
+    GroupV1 {
+        labels: labels_to_disk(&group.key),
+        families: group.families.values().map(|f| family_to_disk(f)).collect(),
+    }
+}
+
+fn key_from_disk(labels: Vec<LabelV1>) -> Result<GroupingKey, String> {
+    // The names passed the front end's checks when the group was pushed; UTF-8 names are
+    // accepted here so that a store restarted without `--push.enable-utf8-names` keeps them.
+    GroupingKey::new(
+        labels.into_iter().map(|l| (l.name, l.value)),
+        NameScheme::Utf8,
+    )
+    .map_err(|e| format!("grouping key: {e}"))
+}
+
+fn family_from_disk(message: &[u8]) -> Result<MetricFamily, String> {
+    let mut families = decode_delimited(message, &ProtoLimits::default())
+        .map_err(|e| format!("metric family: {e}"))?;
+    match (families.pop(), families.is_empty()) {
+        (Some(family), true) => Ok(family),
+        _ => Err("metric family: expected exactly one message".to_owned()),
+    }
+}
+
+impl Inner {
+    /// The group `key` as stored, sharing its key, or a new one.
+    fn stored_key(&self, key: GroupingKey) -> Arc<GroupingKey> {
+        self.groups
+            .get_key_value(&key)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| Arc::new(key))
+    }
+
+    /// Stores a group read from disk whole, unchecked (as the reference restores its
+    /// file), replacing one with the same key.
+    fn insert_restored(&mut self, restored: Restored) {
+        let Restored { key, families } = restored;
+        self.remove_group(&key);
+        let mut group = Group::new(key.clone());
+        for stored in families {
+            // A later family of the same name wins.
+            if let Some(old) = group
+                .families
+                .insert(stored.name().to_owned(), stored.clone())
+            {
+                self.families.remove(&old);
+            }
+            self.families.swap(None, &stored, None);
+        }
+        self.add_missing_stamps(&mut group);
+        self.groups.insert(key, Arc::new(group));
+    }
+
+    /// Gives a restored group the timestamp gauges it lacks (files from old reference
+    /// versions have no failure time), at 0.
+    fn add_missing_stamps(&mut self, group: &mut Group) {
+        for name in [PUSH_TIME_FAMILY, PUSH_FAILURE_TIME_FAMILY] {
+            if !group.families.contains_key(name) {
+                let stamp = Arc::new(StoredFamily::timestamp_gauge(
+                    group.key.clone(),
+                    name,
+                    SystemTime::UNIX_EPOCH,
+                    SystemTime::UNIX_EPOCH,
+                ));
+                self.families.swap(None, &stamp, None);
+                group.families.insert(name.to_owned(), stamp);
+            }
+        }
+    }
+
+    /// Applies a logged change again, unchecked: it was checked when it was made.
+    fn replay(&mut self, change: ChangeV1, scheme: NameScheme) -> Result<(), String> {
+        match change {
+            ChangeV1::Push {
+                labels,
+                mode,
+                at,
+                families,
+            } => {
+                let key = self.stored_key(key_from_disk(labels)?);
+                let mut new = Vec::with_capacity(families.len());
+                for family in families {
+                    new.push(Arc::new(StoredFamily::new(
+                        key.clone(),
+                        family_from_disk(&family.message)?,
+                        family.pushed_at.to_system(),
+                        scheme,
+                    )));
+                }
+                new.sort_by(|a, b| a.name().cmp(b.name()));
+                new.dedup_by(|a, b| a.name() == b.name());
+                let mode = match mode {
+                    ModeV1::Replace => PushMode::Replace,
+                    ModeV1::Merge => PushMode::Merge,
+                };
+                self.apply(&key, mode, new, None, at.to_system());
+            }
+            ChangeV1::Failure { labels, at } => {
+                let key = self.stored_key(key_from_disk(labels)?);
+                self.record_failure(&key, at.to_system());
+            }
+            ChangeV1::Delete { labels } => {
+                self.remove_group(&key_from_disk(labels)?);
+            }
+            ChangeV1::Wipe => {
+                *self = Inner::default();
+            }
+        }
+        Ok(())
+    }
+}
