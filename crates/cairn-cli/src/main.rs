@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod duration;
+mod logging;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -13,7 +14,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result, bail};
 use cairn::{Consistency, NameScheme, Store, StoreConfig};
 use cairn_http::{GatewayConfig, QuitSignal};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+use logging::{LogFormat, LogLevel};
 use tokio::net::TcpListener;
 
 #[global_allocator]
@@ -76,6 +78,21 @@ struct Flags {
     /// Kingpin's negation of the flag above; the later of the two wins.
     #[arg(long = "no-push.enable-utf8-names", hide = true)]
     no_enable_utf8_names: bool,
+    /// Largest accepted push body as received, in bytes (64 MiB); a larger one gets 413.
+    #[arg(
+        long = "push.max-body-bytes",
+        value_name = "BYTES",
+        default_value_t = GatewayConfig::BODY_BYTES_MAX_DEFAULT
+    )]
+    max_body_bytes: usize,
+    /// Largest accepted push body after gzip or snappy decompression, in bytes (256 MiB);
+    /// a larger one gets 413. Bounds the memory a small compressed body can expand into.
+    #[arg(
+        long = "push.max-decompressed-bytes",
+        value_name = "BYTES",
+        default_value_t = GatewayConfig::DECOMPRESSED_BYTES_MAX_DEFAULT
+    )]
+    max_decompressed_bytes: usize,
     /// Only log messages with this severity or above.
     #[arg(long = "log.level", value_enum, default_value = "info")]
     log_level: LogLevel,
@@ -84,33 +101,9 @@ struct Flags {
     log_format: LogFormat,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum LogLevel {
-    Debug,
-    Info,
-    Warn,
-    Error,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum LogFormat {
-    Logfmt,
-    Json,
-}
-
 impl Flags {
     /// The flags by name, as `GET /api/v1/status` shows them.
     fn by_name(&self) -> BTreeMap<String, String> {
-        let level = match self.log_level {
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-            LogLevel::Error => "error",
-        };
-        let format = match self.log_format {
-            LogFormat::Logfmt => "logfmt",
-            LogFormat::Json => "json",
-        };
         [
             ("web.listen-address", self.listen_addresses.join(",")),
             ("web.config.file", self.web_config_file.clone()),
@@ -129,8 +122,13 @@ impl Flags {
                 self.disable_consistency_check.to_string(),
             ),
             ("push.enable-utf8-names", self.enable_utf8_names.to_string()),
-            ("log.level", level.to_owned()),
-            ("log.format", format.to_owned()),
+            ("push.max-body-bytes", self.max_body_bytes.to_string()),
+            (
+                "push.max-decompressed-bytes",
+                self.max_decompressed_bytes.to_string(),
+            ),
+            ("log.level", self.log_level.as_str().to_owned()),
+            ("log.format", self.log_format.as_str().to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -165,26 +163,9 @@ fn bind_address(address: &str) -> String {
     }
 }
 
-fn init_logging(flags: &Flags) {
-    let level = match flags.log_level {
-        LogLevel::Debug => tracing::Level::DEBUG,
-        LogLevel::Info => tracing::Level::INFO,
-        LogLevel::Warn => tracing::Level::WARN,
-        LogLevel::Error => tracing::Level::ERROR,
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_ansi(false);
-    match flags.log_format {
-        LogFormat::Logfmt => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-}
-
 fn main() -> ExitCode {
     let flags = Flags::parse();
-    init_logging(&flags);
+    logging::init(flags.log_level, flags.log_format);
     match run(flags) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -239,10 +220,11 @@ async fn serve(flags: Flags) -> Result<()> {
         enable_lifecycle: flags.enable_lifecycle,
         name_scheme,
         consistency,
+        body_bytes_max: flags.max_body_bytes,
+        decompressed_bytes_max: flags.max_decompressed_bytes,
         flags: flags.by_name(),
         start_time: SystemTime::now(),
         quit: quit.clone(),
-        ..GatewayConfig::default()
     };
     let app = cairn_http::router(store, config);
 
@@ -326,6 +308,62 @@ mod tests {
         let by_name = flags.by_name();
         assert_eq!(by_name["persistence.interval"], "5m0s");
         assert_eq!(by_name["web.enable-lifecycle"], "false");
+        assert_eq!(flags.max_body_bytes, 64 << 20);
+        assert_eq!(flags.max_decompressed_bytes, 256 << 20);
+        assert_eq!(by_name["push.max-body-bytes"], "67108864");
+        assert_eq!(by_name["log.level"], "info");
+        assert_eq!(by_name["log.format"], "logfmt");
+    }
+
+    #[test]
+    fn body_caps_and_log_flags_are_read() {
+        let flags = Flags::try_parse_from([
+            "cairn",
+            "--push.max-body-bytes=1024",
+            "--push.max-decompressed-bytes",
+            "4096",
+            "--log.level=debug",
+            "--log.format=json",
+        ])
+        .unwrap();
+        assert_eq!(flags.max_body_bytes, 1024);
+        assert_eq!(flags.max_decompressed_bytes, 4096);
+        assert_eq!(flags.log_level, LogLevel::Debug);
+        assert_eq!(flags.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn invalid_flag_values_are_rejected_with_the_allowed_ones() {
+        for (args, needle) in [
+            (["cairn", "--log.level=verbose"], "debug, info, warn, error"),
+            (["cairn", "--log.format=text"], "logfmt, json"),
+            (
+                ["cairn", "--push.max-body-bytes=64MiB"],
+                "--push.max-body-bytes",
+            ),
+        ] {
+            let err = Flags::try_parse_from(args).unwrap_err();
+            assert!(
+                matches!(
+                    err.kind(),
+                    clap::error::ErrorKind::InvalidValue | clap::error::ErrorKind::ValueValidation
+                ),
+                "{err}"
+            );
+            assert!(err.to_string().contains(needle), "{err}");
+            assert_ne!(err.exit_code(), 0);
+        }
+    }
+
+    #[test]
+    fn help_states_the_body_cap_defaults() {
+        let help = <Flags as clap::CommandFactory>::command()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("[default: 67108864]"), "{help}");
+        assert!(help.contains("[default: 268435456]"), "{help}");
+        assert!(help.contains("[default: info]"), "{help}");
+        assert!(help.contains("[default: logfmt]"), "{help}");
     }
 
     #[test]

@@ -247,17 +247,18 @@ fn gauge(name: &str, value: f64) -> MetricFamily {
     )
 }
 
-/// `pushgateway_build_info`: what Rust knows of the build; the Go-only labels are empty.
+/// `pushgateway_build_info`, with the values `/api/v1/status` shows; `goversion` holds the
+/// Rust compiler's version and `tags` (Go build tags) is empty.
 fn build_info() -> MetricFamily {
     let metric = Metric {
         labels: labels(&[
-            ("branch", ""),
+            ("branch", crate::build_info::BRANCH),
             ("goarch", std::env::consts::ARCH),
             ("goos", std::env::consts::OS),
-            ("goversion", ""),
-            ("revision", ""),
+            ("goversion", crate::build_info::RUST_VERSION),
+            ("revision", crate::build_info::REVISION),
             ("tags", ""),
-            ("version", env!("CARGO_PKG_VERSION")),
+            ("version", crate::build_info::VERSION),
         ]),
         value: Value::Gauge(1.0),
         timestamp_ms: None,

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use cairn::{Consistency, GroupingKey, PushMode, Store};
 
 use crate::GatewayConfig;
-use crate::body::{gunzip, is_gzip, parse_body, read_capped};
+use crate::body::{ContentEncoding, parse_body, read_body};
 use crate::error::HttpError;
 
 /// Decodes `%XX` escapes into bytes, as Go does before routing (so `%2F` becomes a path
@@ -60,10 +60,7 @@ pub(crate) async fn push(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, HttpError> {
-    let mut bytes = read_capped(body, config.body_bytes_max).await?;
-    if is_gzip(headers) {
-        bytes = gunzip(&bytes, config.body_bytes_max)?.into();
-    }
+    let bytes = read_body(body, ContentEncoding::of(headers), config.body_limits()).await?;
     let key = grouping_key(path, config)?;
     let families = parse_body(headers, &bytes, config.name_scheme)?;
     if let Err(err) = store.push(key, mode, families, SystemTime::now()) {
