@@ -4,16 +4,20 @@
 #![forbid(unsafe_code)]
 
 mod duration;
+mod logging;
+mod store_cmd;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
+use cairn::persist::{OpenError, PersistOptions, RealFs, Unreadable};
 use cairn::{Consistency, NameScheme, Store, StoreConfig};
 use cairn_http::{GatewayConfig, QuitSignal};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
+use logging::{LogFormat, LogLevel};
 use tokio::net::TcpListener;
 
 #[global_allocator]
@@ -23,6 +27,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "cairn", version, about = "A Prometheus Pushgateway")]
 struct Flags {
+    /// Without a command, `cairn` is the gateway.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Addresses to listen on for the web interface, API and telemetry (repeatable;
     /// `:9091` means every interface).
     #[arg(long = "web.listen-address", default_value = ":9091")]
@@ -52,9 +59,14 @@ struct Flags {
     /// Kingpin's negation of the flag above; the later of the two wins.
     #[arg(long = "no-web.enable-admin-api", hide = true)]
     no_enable_admin_api: bool,
-    /// File to persist metrics in; empty keeps them in memory only (not implemented yet).
+    /// File to persist metrics in (with a write-ahead log beside it, FILE.wal); empty keeps
+    /// them in memory only.
     #[arg(long = "persistence.file", default_value = "")]
     persistence_file: String,
+    /// If the persistence file or its log cannot be read, rename them aside
+    /// (FILE.unreadable-<unix seconds>) and start empty, instead of refusing to start.
+    #[arg(long = "persistence.discard-unreadable")]
+    discard_unreadable: bool,
     /// Minimum interval between writes of the persistence file (Go duration, e.g. `5m`).
     #[arg(long = "persistence.interval", default_value = "5m", value_parser = duration::parse)]
     persistence_interval: Duration,
@@ -76,6 +88,21 @@ struct Flags {
     /// Kingpin's negation of the flag above; the later of the two wins.
     #[arg(long = "no-push.enable-utf8-names", hide = true)]
     no_enable_utf8_names: bool,
+    /// Largest accepted push body as received, in bytes (64 MiB); a larger one gets 413.
+    #[arg(
+        long = "push.max-body-bytes",
+        value_name = "BYTES",
+        default_value_t = GatewayConfig::BODY_BYTES_MAX_DEFAULT
+    )]
+    max_body_bytes: usize,
+    /// Largest accepted push body after gzip or snappy decompression, in bytes (256 MiB);
+    /// a larger one gets 413. Bounds the memory a small compressed body can expand into.
+    #[arg(
+        long = "push.max-decompressed-bytes",
+        value_name = "BYTES",
+        default_value_t = GatewayConfig::DECOMPRESSED_BYTES_MAX_DEFAULT
+    )]
+    max_decompressed_bytes: usize,
     /// Only log messages with this severity or above.
     #[arg(long = "log.level", value_enum, default_value = "info")]
     log_level: LogLevel,
@@ -84,33 +111,9 @@ struct Flags {
     log_format: LogFormat,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum LogLevel {
-    Debug,
-    Info,
-    Warn,
-    Error,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum LogFormat {
-    Logfmt,
-    Json,
-}
-
 impl Flags {
     /// The flags by name, as `GET /api/v1/status` shows them.
     fn by_name(&self) -> BTreeMap<String, String> {
-        let level = match self.log_level {
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-            LogLevel::Error => "error",
-        };
-        let format = match self.log_format {
-            LogFormat::Logfmt => "logfmt",
-            LogFormat::Json => "json",
-        };
         [
             ("web.listen-address", self.listen_addresses.join(",")),
             ("web.config.file", self.web_config_file.clone()),
@@ -121,6 +124,10 @@ impl Flags {
             ("web.enable-admin-api", self.enable_admin_api.to_string()),
             ("persistence.file", self.persistence_file.clone()),
             (
+                "persistence.discard-unreadable",
+                self.discard_unreadable.to_string(),
+            ),
+            (
                 "persistence.interval",
                 duration::format(self.persistence_interval),
             ),
@@ -129,8 +136,13 @@ impl Flags {
                 self.disable_consistency_check.to_string(),
             ),
             ("push.enable-utf8-names", self.enable_utf8_names.to_string()),
-            ("log.level", level.to_owned()),
-            ("log.format", format.to_owned()),
+            ("push.max-body-bytes", self.max_body_bytes.to_string()),
+            (
+                "push.max-decompressed-bytes",
+                self.max_decompressed_bytes.to_string(),
+            ),
+            ("log.level", self.log_level.as_str().to_owned()),
+            ("log.format", self.log_format.as_str().to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -146,6 +158,14 @@ impl Flags {
         };
         GatewayConfig::normalize_prefix(prefix)
     }
+}
+
+/// What `cairn` does besides serving.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Offline tools on a persistence file: verify, inspect, dump.
+    #[command(subcommand)]
+    Store(store_cmd::StoreCommand),
 }
 
 /// The path of a URL such as `http://example.com:9091/gateway`: what follows the authority.
@@ -165,26 +185,18 @@ fn bind_address(address: &str) -> String {
     }
 }
 
-fn init_logging(flags: &Flags) {
-    let level = match flags.log_level {
-        LogLevel::Debug => tracing::Level::DEBUG,
-        LogLevel::Info => tracing::Level::INFO,
-        LogLevel::Warn => tracing::Level::WARN,
-        LogLevel::Error => tracing::Level::ERROR,
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_ansi(false);
-    match flags.log_format {
-        LogFormat::Logfmt => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-}
-
 fn main() -> ExitCode {
-    let flags = Flags::parse();
-    init_logging(&flags);
+    let mut flags = Flags::parse();
+    if let Some(Command::Store(command)) = flags.command.take() {
+        return match store_cmd::run(command) {
+            Ok(code) => code,
+            Err(err) => {
+                eprintln!("cairn store: {err:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    logging::init(flags.log_level, flags.log_format);
     match run(flags) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -205,12 +217,6 @@ fn run(flags: Flags) -> Result<()> {
 
 async fn serve(flags: Flags) -> Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting cairn");
-    if !flags.persistence_file.is_empty() {
-        tracing::warn!(
-            file = %flags.persistence_file,
-            "persistence is not implemented yet; metrics are kept in memory only"
-        );
-    }
     if !flags.web_config_file.is_empty() {
         tracing::warn!(
             file = %flags.web_config_file,
@@ -227,10 +233,14 @@ async fn serve(flags: Flags) -> Result<()> {
     } else {
         NameScheme::Legacy
     };
-    let store = Arc::new(Store::new(StoreConfig {
+    let store_config = StoreConfig {
         consistency,
         name_scheme,
-    }));
+    };
+    let store = Arc::new(open_store(&flags, store_config)?);
+    let persister = store
+        .is_persistent()
+        .then(|| tokio::spawn(persist_loop(store.clone(), flags.persistence_interval)));
     let quit = QuitSignal::default();
     let config = GatewayConfig {
         route_prefix: flags.route_prefix(),
@@ -239,12 +249,13 @@ async fn serve(flags: Flags) -> Result<()> {
         enable_lifecycle: flags.enable_lifecycle,
         name_scheme,
         consistency,
+        body_bytes_max: flags.max_body_bytes,
+        decompressed_bytes_max: flags.max_decompressed_bytes,
         flags: flags.by_name(),
         start_time: SystemTime::now(),
         quit: quit.clone(),
-        ..GatewayConfig::default()
     };
-    let app = cairn_http::router(store, config);
+    let app = cairn_http::router(store.clone(), config);
 
     let mut listeners = Vec::new();
     for address in &flags.listen_addresses {
@@ -281,8 +292,96 @@ async fn serve(flags: Flags) -> Result<()> {
             .context("server task failed")?
             .context("serving HTTP")?;
     }
+    if let Some(persister) = persister {
+        persister.abort();
+        // Every acknowledged change is in the log already; the final snapshot only makes
+        // the next start-up quicker.
+        let closing = store.clone();
+        match tokio::task::spawn_blocking(move || closing.snapshot()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => {
+                tracing::error!(err = %err, "problem shutting down metric storage")
+            }
+            Err(err) => tracing::error!(err = %err, "problem shutting down metric storage"),
+        }
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The store: in memory, or opened from --persistence.file.
+fn open_store(flags: &Flags, config: StoreConfig) -> Result<Store> {
+    if flags.persistence_file.is_empty() {
+        return Ok(Store::new(config));
+    }
+    let options = PersistOptions {
+        path: flags.persistence_file.clone().into(),
+        fs: Arc::new(RealFs),
+        unreadable: if flags.discard_unreadable {
+            Unreadable::SetAsideAndStartEmpty
+        } else {
+            Unreadable::Refuse
+        },
+    };
+    let started = Instant::now();
+    let (store, report) = Store::open(config, options).map_err(|err| match err {
+        OpenError::Unreadable { .. } => anyhow::anyhow!(
+            "{err}. To start anyway, move it away, or start once with \
+             --persistence.discard-unreadable (it is then renamed aside, not deleted)"
+        ),
+        other => anyhow::Error::new(other).context("opening the persistence file"),
+    })?;
+    for (aside, reason) in &report.set_aside {
+        tracing::warn!(file = %aside.display(), reason = %reason, "unreadable file set aside; starting empty");
+    }
+    if let Some(original) = &report.imported_reference {
+        tracing::info!(
+            original = %original.display(),
+            groups = report.snapshot_groups,
+            "imported the reference Pushgateway's persistence file; the original is kept"
+        );
+    }
+    tracing::info!(
+        file = %flags.persistence_file,
+        groups = store.group_count(),
+        series = store.series_count(),
+        replayed_changes = report.replayed_changes,
+        truncated_bytes = report.truncated_bytes,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "loaded persisted metrics"
+    );
+    Ok(store)
+}
+
+/// Writes a snapshot every `interval` when something changed (the log already holds every
+/// change); after a failure, retries every second.
+async fn persist_loop(store: Arc<Store>, interval: Duration) {
+    let interval = interval.max(Duration::from_millis(100));
+    let retry = interval.min(Duration::from_secs(1));
+    let mut wait = interval;
+    loop {
+        tokio::time::sleep(wait).await;
+        let snapshotting = store.clone();
+        wait = match tokio::task::spawn_blocking(move || snapshotting.snapshot()).await {
+            Ok(Ok(Some(info))) => {
+                tracing::info!(
+                    file_bytes = info.bytes,
+                    groups = info.groups,
+                    "metrics persisted"
+                );
+                interval
+            }
+            Ok(Ok(None)) => interval,
+            Ok(Err(err)) => {
+                tracing::error!(err = %err, "error persisting metrics");
+                retry
+            }
+            Err(err) => {
+                tracing::error!(err = %err, "error persisting metrics");
+                retry
+            }
+        };
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -326,6 +425,62 @@ mod tests {
         let by_name = flags.by_name();
         assert_eq!(by_name["persistence.interval"], "5m0s");
         assert_eq!(by_name["web.enable-lifecycle"], "false");
+        assert_eq!(flags.max_body_bytes, 64 << 20);
+        assert_eq!(flags.max_decompressed_bytes, 256 << 20);
+        assert_eq!(by_name["push.max-body-bytes"], "67108864");
+        assert_eq!(by_name["log.level"], "info");
+        assert_eq!(by_name["log.format"], "logfmt");
+    }
+
+    #[test]
+    fn body_caps_and_log_flags_are_read() {
+        let flags = Flags::try_parse_from([
+            "cairn",
+            "--push.max-body-bytes=1024",
+            "--push.max-decompressed-bytes",
+            "4096",
+            "--log.level=debug",
+            "--log.format=json",
+        ])
+        .unwrap();
+        assert_eq!(flags.max_body_bytes, 1024);
+        assert_eq!(flags.max_decompressed_bytes, 4096);
+        assert_eq!(flags.log_level, LogLevel::Debug);
+        assert_eq!(flags.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn invalid_flag_values_are_rejected_with_the_allowed_ones() {
+        for (args, needle) in [
+            (["cairn", "--log.level=verbose"], "debug, info, warn, error"),
+            (["cairn", "--log.format=text"], "logfmt, json"),
+            (
+                ["cairn", "--push.max-body-bytes=64MiB"],
+                "--push.max-body-bytes",
+            ),
+        ] {
+            let err = Flags::try_parse_from(args).unwrap_err();
+            assert!(
+                matches!(
+                    err.kind(),
+                    clap::error::ErrorKind::InvalidValue | clap::error::ErrorKind::ValueValidation
+                ),
+                "{err}"
+            );
+            assert!(err.to_string().contains(needle), "{err}");
+            assert_ne!(err.exit_code(), 0);
+        }
+    }
+
+    #[test]
+    fn help_states_the_body_cap_defaults() {
+        let help = <Flags as clap::CommandFactory>::command()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("[default: 67108864]"), "{help}");
+        assert!(help.contains("[default: 268435456]"), "{help}");
+        assert!(help.contains("[default: info]"), "{help}");
+        assert!(help.contains("[default: logfmt]"), "{help}");
     }
 
     #[test]

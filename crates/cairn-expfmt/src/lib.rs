@@ -1,6 +1,7 @@
 //! Prometheus exposition formats for cairn: the metric family model, a text format 0.0.4
 //! parser that accepts and rejects what the reference's Go parser does, a protobuf delimited
-//! decoder, and text 0.0.4, OpenMetrics 1.0 and protobuf delimited encoders.
+//! decoder (and one for a single undelimited message), and text 0.0.4, OpenMetrics 1.0 and
+//! protobuf delimited encoders.
 //!
 //! Everything here is pure: bytes in, families out, and back. No I/O, no store, no HTTP.
 //!
@@ -34,5 +35,7 @@ pub use names::{NameScheme, is_legacy_label_name, is_legacy_metric_name};
 pub use openmetrics::{
     encode_openmetrics, write_openmetrics_eof, write_openmetrics_header, write_openmetrics_metric,
 };
-pub use proto::{ProtoDecodeError, ProtoLimits, decode_delimited, encode_delimited};
+pub use proto::{
+    ProtoDecodeError, ProtoLimits, decode_delimited, decode_message, encode_delimited,
+};
 pub use text::{TextParseError, encode_text, parse_text, write_text_header, write_text_metric};

@@ -7,8 +7,8 @@ use cairn::{Group, Store, StoredFamily};
 use cairn_expfmt::{Histogram, Label, Metric, MetricType, Value, write_float};
 use serde_json::{Map, Value as Json, json};
 
-use crate::GatewayConfig;
 use crate::time::rfc3339_nano;
+use crate::{GatewayConfig, build_info};
 
 /// The headers every API response carries.
 fn cors_headers(headers: &mut HeaderMap) {
@@ -71,12 +71,12 @@ pub(crate) fn status(config: &GatewayConfig) -> Response {
         .collect();
     success(json!({
         "build_information": {
-            "branch": "",
-            "buildDate": "",
-            "buildUser": "",
-            "goVersion": "",
-            "revision": "",
-            "version": env!("CARGO_PKG_VERSION"),
+            "branch": build_info::BRANCH,
+            "buildDate": build_info::BUILD_DATE,
+            "buildUser": build_info::BUILD_USER,
+            "goVersion": build_info::RUST_VERSION,
+            "revision": build_info::REVISION,
+            "version": build_info::VERSION,
         },
         "flags": flags,
         "start_time": rfc3339_nano(config.start_time),

@@ -1,4 +1,5 @@
-//! Push bodies: reading under a size cap, gzip, and choosing the parser by Content-Type.
+//! Push bodies: reading under the raw size cap, decompressing (gzip, snappy) under the
+//! decompressed size cap, and choosing the parser by Content-Type.
 
 use std::io::Read;
 
@@ -6,12 +7,65 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, header};
 use cairn::{MetricFamily, NameScheme};
 use cairn_expfmt::{ProtoLimits, decode_delimited, parse_text};
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 
 use crate::error::HttpError;
 
+/// How a request body is compressed, by its `Content-Encoding` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ContentEncoding {
+    /// No header, or a value the reference does not know: the body is used as it is.
+    Identity,
+    /// `gzip`, any case; several concatenated members are read as one stream, as Go's
+    /// `gzip.Reader` does.
+    Gzip,
+    /// `snappy`, any case: the snappy framing (stream) format, not the raw block format.
+    Snappy,
+}
+
+impl ContentEncoding {
+    /// The encoding `headers` declare. Unknown values are ignored, as the reference does.
+    pub(crate) fn of(headers: &HeaderMap) -> ContentEncoding {
+        let value = headers
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .unwrap_or("");
+        if value.eq_ignore_ascii_case("gzip") {
+            ContentEncoding::Gzip
+        } else if value.eq_ignore_ascii_case("snappy") {
+            ContentEncoding::Snappy
+        } else {
+            ContentEncoding::Identity
+        }
+    }
+}
+
+/// The two caps on what one request body may make the gateway hold in memory.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BodyLimits {
+    /// Largest body as received (`--push.max-body-bytes`).
+    pub(crate) body_bytes_max: usize,
+    /// Largest body after gzip or snappy decompression (`--push.max-decompressed-bytes`).
+    pub(crate) decompressed_bytes_max: usize,
+}
+
+/// Reads the whole body under the raw cap and decompresses it under the decompressed cap.
+pub(crate) async fn read_body(
+    body: Body,
+    encoding: ContentEncoding,
+    limits: BodyLimits,
+) -> Result<Bytes, HttpError> {
+    let raw = read_capped(body, limits.body_bytes_max).await?;
+    match encoding {
+        ContentEncoding::Identity => Ok(raw),
+        ContentEncoding::Gzip => gunzip(&raw, limits.decompressed_bytes_max).map(Bytes::from),
+        ContentEncoding::Snappy => unsnap(&raw, limits.decompressed_bytes_max).map(Bytes::from),
+    }
+}
+
 /// Reads the whole body, refusing more than `body_bytes_max` bytes.
-pub(crate) async fn read_capped(body: Body, body_bytes_max: usize) -> Result<Bytes, HttpError> {
+async fn read_capped(body: Body, body_bytes_max: usize) -> Result<Bytes, HttpError> {
     match axum::body::to_bytes(body, body_bytes_max).await {
         Ok(bytes) => Ok(bytes),
         Err(err) => {
@@ -19,7 +73,7 @@ pub(crate) async fn read_capped(body: Body, body_bytes_max: usize) -> Result<Byt
             let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
             while let Some(e) = source {
                 if e.is::<http_body_util::LengthLimitError>() {
-                    return Err(HttpError::TooLarge { body_bytes_max });
+                    return Err(HttpError::BodyTooLarge { body_bytes_max });
                 }
                 source = e.source();
             }
@@ -28,34 +82,59 @@ pub(crate) async fn read_capped(body: Body, body_bytes_max: usize) -> Result<Byt
     }
 }
 
-/// Whether `Content-Encoding` asks for gzip (case-insensitive, as the reference's HEAD).
-pub(crate) fn is_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"))
-}
-
-/// Decompresses a gzip body, refusing more than `body_bytes_max` decompressed bytes.
-pub(crate) fn gunzip(compressed: &[u8], body_bytes_max: usize) -> Result<Vec<u8>, HttpError> {
+/// Decompresses a gzip body, refusing more than `decompressed_bytes_max` bytes of output.
+fn gunzip(compressed: &[u8], decompressed_bytes_max: usize) -> Result<Vec<u8>, HttpError> {
     if compressed.is_empty() {
         // Go's gzip.NewReader on an empty body.
         return Err(HttpError::BadRequest("EOF".to_owned()));
     }
+    inflate(MultiGzDecoder::new(compressed), decompressed_bytes_max).map_err(|err| match err {
+        Inflate::TooLarge => HttpError::DecompressedTooLarge {
+            decompressed_bytes_max,
+        },
+        Inflate::Io(err) => HttpError::BadRequest(match err.kind() {
+            std::io::ErrorKind::UnexpectedEof => "unexpected EOF".to_owned(),
+            std::io::ErrorKind::InvalidInput => "gzip: invalid header".to_owned(),
+            _ => format!("gzip: {err}"),
+        }),
+    })
+}
+
+/// Decompresses a snappy-framed body, refusing more than `decompressed_bytes_max` bytes of
+/// output. An empty body is an empty stream, as for Go's `snappy.NewReader`.
+fn unsnap(compressed: &[u8], decompressed_bytes_max: usize) -> Result<Vec<u8>, HttpError> {
+    let decoder = snap::read::FrameDecoder::new(compressed);
+    inflate(decoder, decompressed_bytes_max).map_err(|err| match err {
+        Inflate::TooLarge => HttpError::DecompressedTooLarge {
+            decompressed_bytes_max,
+        },
+        Inflate::Io(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => {
+            HttpError::BadRequest("snappy: unexpected EOF".to_owned())
+        }
+        // snap's errors already start with `snappy: `.
+        Inflate::Io(err) => HttpError::BadRequest(err.to_string()),
+    })
+}
+
+enum Inflate {
+    TooLarge,
+    Io(std::io::Error),
+}
+
+/// Reads `decoder` to its end, but never more than `max + 1` bytes: one byte past the cap
+/// proves the body too large without holding more of it, which is what stops a small
+/// compressed body from expanding without bound.
+fn inflate(decoder: impl Read, max: usize) -> Result<Vec<u8>, Inflate> {
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
     let mut out = Vec::new();
-    let limit = u64::try_from(body_bytes_max).unwrap_or(u64::MAX);
-    let mut reader = GzDecoder::new(compressed).take(limit.saturating_add(1));
-    match reader.read_to_end(&mut out) {
-        Ok(_) if out.len() > body_bytes_max => Err(HttpError::TooLarge { body_bytes_max }),
-        Ok(_) => Ok(out),
-        Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Err(HttpError::BadRequest("unexpected EOF".to_owned()))
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::InvalidInput => {
-            Err(HttpError::BadRequest("gzip: invalid header".to_owned()))
-        }
-        Err(err) => Err(HttpError::BadRequest(format!("gzip: {err}"))),
+    decoder
+        .take(limit)
+        .read_to_end(&mut out)
+        .map_err(Inflate::Io)?;
+    if out.len() > max {
+        return Err(Inflate::TooLarge);
     }
+    Ok(out)
 }
 
 /// Whether the Content-Type selects protobuf delimited: media type

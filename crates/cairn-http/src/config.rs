@@ -7,6 +7,8 @@ use std::time::SystemTime;
 use cairn::{Consistency, NameScheme};
 use tokio::sync::watch;
 
+use crate::body::BodyLimits;
+
 /// How the HTTP gateway behaves. `Default` gives the reference's defaults.
 #[derive(Clone, Debug)]
 pub struct GatewayConfig {
@@ -24,9 +26,14 @@ pub struct GatewayConfig {
     /// Whether pushes are checked; unchecked pushes answer 202 instead of 200
     /// (`--push.disable-consistency-check`).
     pub consistency: Consistency,
-    /// Largest accepted request body, in bytes, before and after gzip decompression
-    /// (64 MiB). A larger body gets 413.
+    /// Largest accepted request body as received, in bytes (`--push.max-body-bytes`,
+    /// [`GatewayConfig::BODY_BYTES_MAX_DEFAULT`]). A larger body gets 413.
     pub body_bytes_max: usize,
+    /// Largest accepted request body after gzip or snappy decompression, in bytes
+    /// (`--push.max-decompressed-bytes`, [`GatewayConfig::DECOMPRESSED_BYTES_MAX_DEFAULT`]).
+    /// Decompression stops one byte past it, so a small compressed body cannot expand
+    /// without bound; such a body gets 413.
+    pub decompressed_bytes_max: usize,
     /// The flags shown by `GET /api/v1/status`, by name without `--`.
     pub flags: BTreeMap<String, String>,
     /// When the server started, shown by `GET /api/v1/status`.
@@ -44,7 +51,8 @@ impl Default for GatewayConfig {
             enable_lifecycle: false,
             name_scheme: NameScheme::Legacy,
             consistency: Consistency::Checked,
-            body_bytes_max: 64 << 20,
+            body_bytes_max: Self::BODY_BYTES_MAX_DEFAULT,
+            decompressed_bytes_max: Self::DECOMPRESSED_BYTES_MAX_DEFAULT,
             flags: BTreeMap::new(),
             start_time: SystemTime::now(),
             quit: QuitSignal::default(),
@@ -53,6 +61,15 @@ impl Default for GatewayConfig {
 }
 
 impl GatewayConfig {
+    /// Default cap on a request body as received: 64 MiB.
+    pub const BODY_BYTES_MAX_DEFAULT: usize = 64 << 20;
+
+    /// Default cap on a request body after decompression: 256 MiB, four times the raw
+    /// cap. The whole decompressed body is held in memory and then parsed, so this bounds
+    /// what one compressed push can cost (a gzip bomb expands a thousandfold); it is still
+    /// far above real pushes, which are rarely more than tens of MB uncompressed.
+    pub const DECOMPRESSED_BYTES_MAX_DEFAULT: usize = 256 << 20;
+
     /// Normalises a route prefix as the reference does: `/` becomes empty; otherwise a
     /// leading `/` is added and one trailing `/` removed.
     pub fn normalize_prefix(prefix: &str) -> String {
@@ -68,6 +85,14 @@ impl GatewayConfig {
             p.pop();
         }
         p
+    }
+
+    /// The caps on request bodies.
+    pub(crate) fn body_limits(&self) -> BodyLimits {
+        BodyLimits {
+            body_bytes_max: self.body_bytes_max,
+            decompressed_bytes_max: self.decompressed_bytes_max,
+        }
     }
 
     /// The full scrape path: prefix and telemetry path joined and cleaned.

@@ -8,10 +8,15 @@ use axum::response::{IntoResponse, Response};
 pub(crate) enum HttpError {
     /// The request is malformed (URL, encoding or body); the message is the reason.
     BadRequest(String),
-    /// The body is larger than the configured cap.
-    TooLarge { body_bytes_max: usize },
+    /// The body as received is larger than its cap (`--push.max-body-bytes`).
+    BodyTooLarge { body_bytes_max: usize },
+    /// The body decompresses to more than its cap (`--push.max-decompressed-bytes`).
+    DecompressedTooLarge { decompressed_bytes_max: usize },
     /// The store cannot be exposed (unchecked mode only).
     Scrape(String),
+    /// The change could not be made durable (persistence is failing); it was not
+    /// acknowledged.
+    Unavailable(String),
 }
 
 /// A Go `http.Error` reply: the message plus `\n`, as plain text, not to be sniffed.
@@ -33,10 +38,23 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         match self {
             HttpError::BadRequest(message) => text_error(StatusCode::BAD_REQUEST, &message),
-            HttpError::TooLarge { body_bytes_max } => text_error(
+            HttpError::BodyTooLarge { body_bytes_max } => text_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("request body exceeds {body_bytes_max} bytes"),
+                &format!(
+                    "request body exceeds the limit of {body_bytes_max} bytes (--push.max-body-bytes)"
+                ),
             ),
+            HttpError::DecompressedTooLarge {
+                decompressed_bytes_max,
+            } => text_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "decompressed request body exceeds the limit of {decompressed_bytes_max} bytes (--push.max-decompressed-bytes)"
+                ),
+            ),
+            HttpError::Unavailable(message) => {
+                text_error(StatusCode::SERVICE_UNAVAILABLE, &message)
+            }
             HttpError::Scrape(message) => text_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 &format!("An error has occurred while serving metrics:\n\n{message}"),

@@ -2,8 +2,9 @@
 //! shared [`cairn::Store`].
 //!
 //! [`router`] is a thin layer: it reads grouping keys from push URLs, decodes bodies (text
-//! 0.0.4 or protobuf delimited, optionally gzipped), hands them to the store, and renders
-//! scrapes and the JSON API. It can be served on its own (the `cairn` binary does) or nested
+//! 0.0.4 or protobuf delimited, optionally gzip- or snappy-compressed, under the size caps
+//! of [`GatewayConfig`]), hands them to the store, and renders scrapes (escaping UTF-8
+//! names as the scraper's `Accept` asks) and the JSON API. It can be served on its own (the `cairn` binary does) or nested
 //! in another axum program.
 //!
 //! ```
@@ -28,8 +29,10 @@
 
 mod api;
 mod body;
+mod build_info;
 mod config;
 mod error;
+mod escape;
 mod own;
 mod path;
 mod push;
@@ -39,3 +42,4 @@ mod time;
 
 pub use config::{GatewayConfig, QuitSignal};
 pub use routes::router;
+pub use time::rfc3339_nano;

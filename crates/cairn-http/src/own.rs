@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
-use cairn::{MetricFamily, MetricType, OwnFamily};
+use cairn::{MetricFamily, MetricType, OwnFamily, Store};
 use cairn_expfmt::{Counter, Label, Metric, Quantile, Summary, Value};
 
 /// How many recent observations per method the push summaries' quantiles are taken over.
@@ -21,9 +21,13 @@ const BUILD_INFO: &str = "pushgateway_build_info";
 const REQUESTS: &str = "pushgateway_http_requests_total";
 const PUSH_DURATION: &str = "pushgateway_http_push_duration_seconds";
 const PUSH_SIZE: &str = "pushgateway_http_push_size_bytes";
+const WRITE_ERRORS: &str = "pushgateway_persistence_write_errors_total";
+const SNAPSHOTS: &str = "pushgateway_persistence_snapshots_total";
+const LOG_BYTES: &str = "pushgateway_persistence_log_bytes_total";
+const FAILING: &str = "pushgateway_persistence_failing";
 
 /// Every own family: name, type, help (client_golang's wording for `process_*`).
-const DECLARED: [(&str, MetricType, &str); 10] = [
+const DECLARED: [(&str, MetricType, &str); 14] = [
     (
         BUILD_INFO,
         MetricType::Gauge,
@@ -43,6 +47,26 @@ const DECLARED: [(&str, MetricType, &str); 10] = [
         PUSH_SIZE,
         MetricType::Summary,
         "HTTP request size for pushes to the Pushgateway.",
+    ),
+    (
+        WRITE_ERRORS,
+        MetricType::Counter,
+        "Failed writes, fsyncs and renames of the persistence files since start-up.",
+    ),
+    (
+        SNAPSHOTS,
+        MetricType::Counter,
+        "Snapshots of the store written since start-up.",
+    ),
+    (
+        LOG_BYTES,
+        MetricType::Counter,
+        "Bytes appended to the write-ahead log since start-up.",
+    ),
+    (
+        FAILING,
+        MetricType::Gauge,
+        "1 while changes are refused because writing the persistence files fails, else 0.",
     ),
     (
         "process_cpu_seconds_total",
@@ -171,7 +195,8 @@ impl OwnMetrics {
     }
 
     /// Every own family with its current samples; vectors without series are left out.
-    pub(crate) fn families(&self) -> Vec<MetricFamily> {
+    /// The own families' current values; the persistence ones only if `store` persists.
+    pub(crate) fn families(&self, store: &Store) -> Vec<MetricFamily> {
         let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = vec![build_info()];
         let requests = counts
@@ -206,6 +231,16 @@ impl OwnMetrics {
             out.push(family(name, metrics));
         }
         drop(counts);
+        if let Some(stats) = store.persist_stats() {
+            for (name, value) in [
+                (WRITE_ERRORS, stats.write_errors),
+                (SNAPSHOTS, stats.snapshots_written),
+                (LOG_BYTES, stats.log_bytes_written),
+            ] {
+                out.push(counter(name, value as f64));
+            }
+            out.push(gauge(FAILING, f64::from(u8::from(stats.failing.is_some()))));
+        }
         out.extend(process::families());
         out
     }
@@ -247,17 +282,32 @@ fn gauge(name: &str, value: f64) -> MetricFamily {
     )
 }
 
-/// `pushgateway_build_info`: what Rust knows of the build; the Go-only labels are empty.
+fn counter(name: &str, value: f64) -> MetricFamily {
+    family(
+        name,
+        vec![Metric {
+            labels: Vec::new(),
+            value: Value::Counter(Counter {
+                value,
+                ..Counter::default()
+            }),
+            timestamp_ms: None,
+        }],
+    )
+}
+
+/// `pushgateway_build_info`, with the values `/api/v1/status` shows; `goversion` holds the
+/// Rust compiler's version and `tags` (Go build tags) is empty.
 fn build_info() -> MetricFamily {
     let metric = Metric {
         labels: labels(&[
-            ("branch", ""),
+            ("branch", crate::build_info::BRANCH),
             ("goarch", std::env::consts::ARCH),
             ("goos", std::env::consts::OS),
-            ("goversion", ""),
-            ("revision", ""),
+            ("goversion", crate::build_info::RUST_VERSION),
+            ("revision", crate::build_info::REVISION),
             ("tags", ""),
-            ("version", env!("CARGO_PKG_VERSION")),
+            ("version", crate::build_info::VERSION),
         ]),
         value: Value::Gauge(1.0),
         timestamp_ms: None,

@@ -1,14 +1,15 @@
 //! Push (PUT replace, POST merge) and delete of a group, keyed by the URL's path.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use cairn::{Consistency, GroupingKey, PushMode, Store};
+use cairn::{Consistency, GroupingKey, PushError, PushMode, Store};
 
 use crate::GatewayConfig;
-use crate::body::{gunzip, is_gzip, parse_body, read_capped};
+use crate::body::{ContentEncoding, parse_body, read_body};
 use crate::error::HttpError;
 
 /// Decodes `%XX` escapes into bytes, as Go does before routing (so `%2F` becomes a path
@@ -51,29 +52,52 @@ fn grouping_key(path: &str, config: &GatewayConfig) -> Result<GroupingKey, HttpE
         .map_err(|e| HttpError::BadRequest(e.to_string()))
 }
 
+/// Runs a store call that may wait for the write-ahead log's fsync on the blocking pool,
+/// so that the async workers go on serving (and concurrent changes share one fsync).
+/// A memory-only store's calls never wait; they run in place.
+pub(crate) async fn on_store<T: Send + 'static>(
+    store: &Arc<Store>,
+    call: impl FnOnce(&Store) -> T + Send + 'static,
+) -> T {
+    if !store.is_persistent() {
+        return call(store);
+    }
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || call(&store)).await {
+        Ok(value) => value,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 /// PUT or POST: parses the body and pushes it to the URL's group.
 pub(crate) async fn push(
-    store: &Store,
+    store: &Arc<Store>,
     config: &GatewayConfig,
     mode: PushMode,
     path: &str,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, HttpError> {
-    let mut bytes = read_capped(body, config.body_bytes_max).await?;
-    if is_gzip(headers) {
-        bytes = gunzip(&bytes, config.body_bytes_max)?.into();
-    }
+    let bytes = read_body(body, ContentEncoding::of(headers), config.body_limits()).await?;
     let key = grouping_key(path, config)?;
     let families = parse_body(headers, &bytes, config.name_scheme)?;
-    if let Err(err) = store.push(key, mode, families, SystemTime::now()) {
-        tracing::error!(method = ?mode, path, err = %err, "push rejected");
-        return match config.consistency {
-            Consistency::Checked => Err(HttpError::BadRequest(err.to_string())),
-            // Unchecked pushes are acknowledged before they are applied in the reference,
-            // so a rejection (timestamps) is not reported to the client.
-            Consistency::Unchecked => Ok(StatusCode::ACCEPTED.into_response()),
-        };
+    let now = SystemTime::now();
+    let result = on_store(store, move |store| store.push(key, mode, families, now)).await;
+    match result {
+        Ok(()) => {}
+        Err(PushError::NotDurable(err)) => {
+            tracing::error!(method = ?mode, path, err = %err, "push not persisted");
+            return Err(HttpError::Unavailable(err.to_string()));
+        }
+        Err(err) => {
+            tracing::error!(method = ?mode, path, err = %err, "push rejected");
+            return match config.consistency {
+                Consistency::Checked => Err(HttpError::BadRequest(err.to_string())),
+                // Unchecked pushes are acknowledged before they are applied in the
+                // reference, so a rejection (timestamps) is not reported to the client.
+                Consistency::Unchecked => Ok(StatusCode::ACCEPTED.into_response()),
+            };
+        }
     }
     Ok(match config.consistency {
         Consistency::Checked => StatusCode::OK.into_response(),
@@ -82,13 +106,18 @@ pub(crate) async fn push(
 }
 
 /// DELETE: removes the URL's group; a missing group is not an error.
-pub(crate) fn delete(
-    store: &Store,
+pub(crate) async fn delete(
+    store: &Arc<Store>,
     config: &GatewayConfig,
     path: &str,
 ) -> Result<Response, HttpError> {
     let key = grouping_key(path, config)?;
-    store.delete(&key);
+    on_store(store, move |store| store.delete(&key))
+        .await
+        .map_err(|err| {
+            tracing::error!(path, err = %err, "delete not persisted");
+            HttpError::Unavailable(err.to_string())
+        })?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 

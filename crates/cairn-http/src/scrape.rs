@@ -1,17 +1,28 @@
 //! `GET <telemetry path>`: the exposition of every stored group, negotiated by `Accept` and
 //! `Accept-Encoding`.
+//!
+//! `Accept` is read as prometheus/common's `expfmt.Negotiate` (v0.69) reads it: clauses in
+//! goautoneg's order (quality first, concrete types before wildcards, otherwise as given),
+//! the first clause cairn can serve wins, and the `escaping=` parameter of that clause or
+//! of any clause before it (the last valid one) chooses how names that are not legacy
+//! names are escaped; the response's Content-Type names the scheme. Types and parameters
+//! are matched case-sensitively, as there. Protobuf's `encoding=text` and
+//! `encoding=compact-text` are not served (cairn has no encoder for them), and OpenMetrics
+//! is offered, which the reference does not do.
 
 use std::io::Write;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cairn::{MetricFamily, ScrapeFormat, Store};
+use cairn::{MetricFamily, NameScheme, ScrapeFormat, Store};
+use cairn_expfmt::is_legacy_metric_name;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use crate::error::HttpError;
+use crate::escape::{Escaping, escape_protobuf, escape_text};
 
-const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores";
+const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 const PROTOBUF_CONTENT_TYPE: &str =
     "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -22,16 +33,28 @@ pub(crate) fn scrape(
     own: &[MetricFamily],
     headers: &HeaderMap,
 ) -> Result<Response, HttpError> {
-    let format = negotiate_format(header_str(headers, header::ACCEPT));
+    let Negotiated { format, escaping } = negotiate(header_str(headers, header::ACCEPT));
     let mut out = Vec::new();
     store
         .render_with_own(format, own, &mut out)
         .map_err(|e| HttpError::Scrape(e.to_string()))?;
-    let content_type = match format {
+    let escaped = if escaping == Escaping::AllowUtf8 || !may_hold_utf8_names(store) {
+        None
+    } else {
+        match format {
+            ScrapeFormat::Text | ScrapeFormat::OpenMetrics => escape_text(&out, escaping),
+            ScrapeFormat::Protobuf => escape_protobuf(&out, escaping),
+        }
+    };
+    if let Some(escaped) = escaped {
+        out = escaped;
+    }
+    let media_type = match format {
         ScrapeFormat::Text => TEXT_CONTENT_TYPE,
         ScrapeFormat::Protobuf => PROTOBUF_CONTENT_TYPE,
         ScrapeFormat::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
     };
+    let content_type = format!("{media_type}; escaping={}", escaping.as_str());
     let gzip = accepts_gzip(header_str(headers, header::ACCEPT_ENCODING));
     if gzip {
         let mut encoder = GzEncoder::new(Vec::with_capacity(out.len() / 4), Compression::fast());
@@ -44,7 +67,10 @@ pub(crate) fn scrape(
     }
     let mut response = (StatusCode::OK, out).into_response();
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&content_type).map_err(|e| HttpError::Scrape(e.to_string()))?,
+    );
     if gzip {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
@@ -58,81 +84,227 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {
         .unwrap_or("")
 }
 
-/// One entry of an `Accept`-like list: the media type (lowercased), its parameters
-/// (names lowercased) and its quality.
-fn entries(list: &str) -> impl Iterator<Item = (String, Vec<(String, String)>, f64)> + '_ {
-    list.split(',').filter_map(|entry| {
-        let mut parts = entry.split(';');
-        let media = parts.next()?.trim().to_ascii_lowercase();
-        if media.is_empty() {
-            return None;
-        }
-        let mut q = 1.0;
-        let mut params = Vec::new();
-        for param in parts {
+/// Whether the exposition may hold a name that is not a legacy name: any name under the
+/// UTF-8 scheme; under the legacy scheme only a family name, as protobuf pushes are not
+/// name-checked (label names are, and the gateway's own families are legacy). This spares
+/// the default setup any pass over the rendered exposition.
+fn may_hold_utf8_names(store: &Store) -> bool {
+    store.config().name_scheme == NameScheme::Utf8
+        || store
+            .groups()
+            .iter()
+            .any(|g| g.families().any(|f| !is_legacy_metric_name(f.name())))
+}
+
+/// One clause of an `Accept` header as goautoneg reads it: type and subtype trimmed of
+/// spaces, parameters by name (spaces trimmed, nothing lowercased or unquoted), quality
+/// `q` (1 when absent, 0 when unreadable).
+#[derive(Debug)]
+struct Clause<'a> {
+    media_type: &'a str,
+    subtype: &'a str,
+    q: f64,
+    params: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Clause<'a> {
+    fn param(&self, name: &str) -> Option<&'a str> {
+        // A repeated parameter: the last one wins, as in goautoneg's map.
+        self.params
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, v)| v)
+    }
+
+    /// goautoneg's `Less`: higher quality, or a concrete type where the other is `*`, or a
+    /// concrete subtype where the other is `*` (each test alone, so a concrete type goes
+    /// before a wildcard of higher quality).
+    fn before(&self, other: &Clause<'_>) -> bool {
+        self.q > other.q
+            || (self.media_type != "*" && other.media_type == "*")
+            || (self.subtype != "*" && other.subtype == "*")
+    }
+}
+
+/// The clauses of `accept` in the order goautoneg hands them out: an insertion sort by
+/// [`Clause::before`], which keeps the given order among equals (Go's `sort.Sort` is an
+/// insertion sort for the dozen clauses a real header has).
+fn parse_accept(accept: &str) -> Vec<Clause<'_>> {
+    let mut clauses: Vec<Clause<'_>> = Vec::new();
+    for part in accept.split(',') {
+        let mut pieces = part.trim_matches(' ').split(';');
+        let range = pieces.next().unwrap_or("");
+        let mut types = range.split('/');
+        let media_type = types.next().unwrap_or("").trim_matches(' ');
+        let subtype = match (types.next(), types.next()) {
+            (None, _) if media_type == "*" => "*",
+            (Some(subtype), None) => subtype.trim_matches(' '),
+            _ => continue,
+        };
+        let mut clause = Clause {
+            media_type,
+            subtype,
+            q: 1.0,
+            params: Vec::new(),
+        };
+        for param in pieces {
             let Some((name, value)) = param.split_once('=') else {
                 continue;
             };
-            let name = name.trim().to_ascii_lowercase();
-            let value = value.trim().trim_matches('"').to_owned();
+            let name = name.trim_matches(' ');
             if name == "q" {
-                q = value.parse().unwrap_or(0.0);
+                clause.q = value.parse().unwrap_or(0.0);
             } else {
-                params.push((name, value));
+                clause.params.push((name, value.trim_matches(' ')));
             }
         }
-        Some((media, params, q))
-    })
-}
-
-/// The format of the best-quality `Accept` entry cairn can serve; text when none.
-fn negotiate_format(accept: &str) -> ScrapeFormat {
-    let mut best = (ScrapeFormat::Text, 0.0);
-    for (media, params, q) in entries(accept) {
-        let format = match media.as_str() {
-            "application/vnd.google.protobuf" => {
-                let has = |n: &str, v: &str| params.iter().any(|(pn, pv)| pn == n && pv == v);
-                if has("proto", "io.prometheus.client.MetricFamily") && has("encoding", "delimited")
-                {
-                    ScrapeFormat::Protobuf
-                } else {
-                    continue;
-                }
-            }
-            "application/openmetrics-text" => ScrapeFormat::OpenMetrics,
-            "text/plain" | "text/*" | "*/*" => ScrapeFormat::Text,
-            _ => continue,
-        };
-        if q > best.1 {
-            best = (format, q);
+        clauses.push(clause);
+    }
+    for i in 1..clauses.len() {
+        let mut j = i;
+        while j > 0 && clauses[j].before(&clauses[j - 1]) {
+            clauses.swap(j, j - 1);
+            j -= 1;
         }
     }
-    best.0
+    clauses
+}
+
+/// What a scrape is answered with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Negotiated {
+    format: ScrapeFormat,
+    escaping: Escaping,
+}
+
+/// The format and escaping scheme for `accept`, as `expfmt.Negotiate` chooses them: text
+/// and the default escaping when nothing matches.
+fn negotiate(accept: &str) -> Negotiated {
+    let mut escaping = Escaping::DEFAULT;
+    for clause in parse_accept(accept) {
+        // Read before matching, so the parameter of a clause that is not served still
+        // counts for a later one.
+        if let Some(scheme) = clause.param("escaping").and_then(Escaping::from_param) {
+            escaping = scheme;
+        }
+        let version = clause.param("version").unwrap_or("");
+        let format = match (clause.media_type, clause.subtype) {
+            ("application", "vnd.google.protobuf")
+                if clause.param("proto") == Some("io.prometheus.client.MetricFamily")
+                    && clause.param("encoding") == Some("delimited") =>
+            {
+                ScrapeFormat::Protobuf
+            }
+            ("text", "plain") if matches!(version, "" | "0.0.4") => ScrapeFormat::Text,
+            ("application", "openmetrics-text") if matches!(version, "" | "0.0.1" | "1.0.0") => {
+                ScrapeFormat::OpenMetrics
+            }
+            _ => continue,
+        };
+        return Negotiated { format, escaping };
+    }
+    Negotiated {
+        format: ScrapeFormat::Text,
+        escaping,
+    }
 }
 
 /// Whether `Accept-Encoding` lists gzip with a non-zero quality.
 fn accepts_gzip(accept_encoding: &str) -> bool {
-    entries(accept_encoding).any(|(coding, _, q)| coding == "gzip" && q > 0.0)
+    accept_encoding.split(',').any(|coding| {
+        let mut parts = coding.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let q = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim() == "q")
+            .map_or(1.0, |(_, v)| v.trim().parse::<f64>().unwrap_or(0.0));
+        name.eq_ignore_ascii_case("gzip") && q > 0.0
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn negotiated(accept: &str) -> (ScrapeFormat, &'static str) {
+        let n = negotiate(accept);
+        (n.format, n.escaping.as_str())
+    }
+
     #[test]
     fn accept_picks_the_best_supported_format() {
-        assert_eq!(negotiate_format(""), ScrapeFormat::Text);
+        assert_eq!(negotiated(""), (ScrapeFormat::Text, "underscores"));
         assert_eq!(
-            negotiate_format(
+            negotiated(
                 "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3,*/*;q=0.1"
             ),
-            ScrapeFormat::Protobuf
+            (ScrapeFormat::Protobuf, "underscores")
         );
         assert_eq!(
-            negotiate_format("application/openmetrics-text;version=1.0.0,text/plain;q=0.5"),
+            negotiated("application/openmetrics-text;version=1.0.0,text/plain;q=0.5").0,
+            ScrapeFormat::OpenMetrics
+        );
+        assert_eq!(
+            negotiated("text/plain;q=0.5,application/openmetrics-text;version=1.0.0").0,
+            ScrapeFormat::OpenMetrics
+        );
+        // Unknown versions, encodings and types fall through to text.
+        assert_eq!(negotiated("text/plain;version=1.0.0").0, ScrapeFormat::Text);
+        assert_eq!(
+            negotiated(
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text,application/openmetrics-text;q=0.1"
+            )
+            .0,
             ScrapeFormat::OpenMetrics
         );
         assert!(accepts_gzip("deflate, gzip;q=1.0"));
         assert!(!accepts_gzip("gzip;q=0"));
+    }
+
+    #[test]
+    fn escaping_comes_from_the_matched_clause_or_an_earlier_one() {
+        // What Prometheus 3 sends.
+        assert_eq!(
+            negotiated(
+                "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;escaping=allow-utf-8;q=0.3,*/*;q=0.2"
+            ),
+            (ScrapeFormat::Protobuf, "allow-utf-8")
+        );
+        assert_eq!(
+            negotiated("text/plain;version=0.0.4;escaping=values"),
+            (ScrapeFormat::Text, "values")
+        );
+        // A clause that is not served still sets the scheme for the one that is.
+        assert_eq!(
+            negotiated("application/json;escaping=dots,text/plain"),
+            (ScrapeFormat::Text, "dots")
+        );
+        // The matched clause's own parameter comes last, so it wins.
+        assert_eq!(
+            negotiated("application/json;escaping=dots,text/plain;escaping=values"),
+            (ScrapeFormat::Text, "values")
+        );
+        // Nothing served: text, with the last valid scheme seen.
+        assert_eq!(
+            negotiated("*/*;escaping=allow-utf-8"),
+            (ScrapeFormat::Text, "allow-utf-8")
+        );
+        // Unknown values are ignored.
+        assert_eq!(
+            negotiated("text/plain;escaping=UTF-8"),
+            (ScrapeFormat::Text, "underscores")
+        );
+    }
+
+    #[test]
+    fn clauses_are_ordered_by_quality_then_concreteness() {
+        let order: Vec<String> = parse_accept("*/*;q=0.9, text/*, a/b;q=0.2, c/d, junk, e")
+            .iter()
+            .map(|c| format!("{}/{}", c.media_type, c.subtype))
+            .collect();
+        // goautoneg's comparison puts a concrete type before a wildcard whatever their
+        // qualities, so `a/b;q=0.2` ends up before `text/*` and `*/*`.
+        assert_eq!(order, ["c/d", "a/b", "text/*", "*/*"]);
     }
 }

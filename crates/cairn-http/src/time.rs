@@ -4,7 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Formats `t` like Go's `RFC3339Nano` in UTC: trailing zeros of the fraction trimmed, no
 /// fraction when it is zero.
-pub(crate) fn rfc3339_nano(t: SystemTime) -> String {
+pub fn rfc3339_nano(t: SystemTime) -> String {
     let (secs, nanos) = match t.duration_since(UNIX_EPOCH) {
         Ok(d) => (
             i64::try_from(d.as_secs()).unwrap_or(i64::MAX),

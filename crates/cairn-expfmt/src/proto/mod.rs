@@ -1,4 +1,5 @@
-//! Protobuf delimited `io.prometheus.client.MetricFamily`: decoding with size caps, encoding.
+//! Protobuf delimited `io.prometheus.client.MetricFamily`: decoding with size caps, encoding;
+//! also one message without its length prefix ([`decode_message`]).
 //!
 //! A body is a sequence of messages, each preceded by its length as a varint, read until the
 //! input ends cleanly between two messages (an empty body holds no families). What the
@@ -229,6 +230,41 @@ pub fn decode_delimited(
     Ok(families)
 }
 
+/// Decodes one `MetricFamily` message without a length prefix: the bytes Go's
+/// `proto.Marshal` writes for one family, as the reference Pushgateway keeps each stored
+/// family in its persistence file.
+///
+/// The rules and limits are those of [`decode_delimited`] for one message: `input` longer
+/// than `message_bytes_max` is rejected before decoding, and so is a message with more than
+/// `series_max` series. Every `offset` in an error is 0, the start of `input`. Empty input
+/// is an empty family (name `""`, type counter, no series), as Go's `proto.Unmarshal`
+/// makes of it.
+pub fn decode_message(
+    input: &[u8],
+    limits: &ProtoLimits,
+) -> Result<MetricFamily, ProtoDecodeError> {
+    if input.len() > limits.message_bytes_max {
+        return Err(ProtoDecodeError::MessageTooLarge {
+            offset: 0,
+            length: input.len() as u64,
+            max: limits.message_bytes_max,
+        });
+    }
+    if count_series(input) > limits.series_max {
+        return Err(ProtoDecodeError::TooManySeries {
+            offset: 0,
+            max: limits.series_max,
+        });
+    }
+    let decoded = messages::MetricFamily::decode(input).map_err(|error| {
+        ProtoDecodeError::InvalidMessage {
+            offset: 0,
+            reason: decode_error_reason(&error),
+        }
+    })?;
+    convert::family_from_message(decoded, 0)
+}
+
 /// Appends `family` as one varint-length-delimited `MetricFamily` message.
 ///
 /// It sets the fields a Go client always sets (name, type, values, counts, sums, bucket
@@ -443,6 +479,60 @@ mod tests {
                 .to_string()
                 .starts_with("invalid metric family at byte 0: ")
         );
+    }
+
+    #[test]
+    fn decode_message_reads_one_undelimited_family() {
+        let family = MetricFamily {
+            name: "jobs".into(),
+            help: Some("Jobs.".into()),
+            metric_type: MetricType::Gauge,
+            unit: None,
+            metrics: vec![Metric {
+                labels: vec![crate::Label::new("job", "a")],
+                value: Value::Gauge(2.5),
+                timestamp_ms: None,
+            }],
+        };
+        let mut delimited = Vec::new();
+        encode_delimited(&mut delimited, &family);
+        let (length, prefix_bytes) = read_varint(&delimited).unwrap();
+        let message = &delimited[prefix_bytes..];
+        assert_eq!(length, message.len() as u64);
+        assert_eq!(decode_message(message, &ProtoLimits::default()), Ok(family));
+
+        let empty = decode_message(&[], &ProtoLimits::default()).unwrap();
+        assert_eq!((empty.name.as_str(), empty.metrics.len()), ("", 0));
+    }
+
+    #[test]
+    fn decode_message_applies_the_limits() {
+        // metric {} three times.
+        let message = [0x22, 0x00, 0x22, 0x00, 0x22, 0x00];
+        let limits = ProtoLimits {
+            message_bytes_max: 5,
+            series_max: 2,
+        };
+        assert_eq!(
+            decode_message(&message, &limits),
+            Err(ProtoDecodeError::MessageTooLarge {
+                offset: 0,
+                length: 6,
+                max: 5
+            })
+        );
+        let limits = ProtoLimits {
+            message_bytes_max: 6,
+            ..limits
+        };
+        assert_eq!(
+            decode_message(&message, &limits),
+            Err(ProtoDecodeError::TooManySeries { offset: 0, max: 2 })
+        );
+        assert!(matches!(
+            decode_message(&[0x0a, 0x05, b'x'], &ProtoLimits::default()),
+            Err(ProtoDecodeError::InvalidMessage { offset: 0, .. })
+        ));
     }
 
     #[test]

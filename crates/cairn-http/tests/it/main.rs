@@ -15,6 +15,10 @@ use http_body_util::BodyExt;
 use serde_json::Value as Json;
 use tower::ServiceExt;
 
+mod bodies;
+mod build_info;
+mod escaping;
+
 struct Reply {
     status: StatusCode,
     headers: axum::http::HeaderMap,
@@ -345,7 +349,7 @@ async fn scrape_negotiates_openmetrics_and_gzip() {
     let reply = send(&app, request).await;
     assert_eq!(
         reply.header("content-type"),
-        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores")
     );
     assert_eq!(reply.header("content-encoding"), Some("gzip"));
     let mut text = String::new();
