@@ -74,7 +74,10 @@ fn main() {
             )
             .expect("push");
         let started = Instant::now();
-        let info = store.snapshot().expect("snapshot").expect("a snapshot was due");
+        let info = store
+            .snapshot()
+            .expect("snapshot")
+            .expect("a snapshot was due");
         writes.push(started.elapsed());
         bytes = info.bytes;
     }
@@ -84,8 +87,8 @@ fn main() {
     let mut opens = Vec::new();
     for _ in 0..ROUNDS {
         let started = Instant::now();
-        let (store, report) = Store::open(StoreConfig::default(), PersistOptions::new(&file))
-            .expect("reopen");
+        let (store, report) =
+            Store::open(StoreConfig::default(), PersistOptions::new(&file)).expect("reopen");
         opens.push(started.elapsed());
         assert_eq!(store.series_count(), total, "{report:?}");
         drop(store);

@@ -207,5 +207,23 @@ else
   if [ "$rc" = 0 ]; then pass "cairn exits 0 on SIGTERM"; else fail "cairn exits 0 on SIGTERM" "exit $rc: $(tail -3 "$tmp/cairn.log")"; fi
 fi
 
+# ---------------------------------------------------------------- systemd socket activation
+# The reference's --web.systemd-socket: systemd (here systemd-socket-activate, from the
+# systemd package) listens and hands the socket to cairn.
+SPORT=$(free_port)
+systemd-socket-activate -l "127.0.0.1:$SPORT" "$CAIRN" --web.systemd-socket \
+  >"$tmp/socket.log" 2>&1 &
+socket_pid=$!
+if wait_http "http://127.0.0.1:$SPORT/-/ready" 20 &&
+  status PUT "http://127.0.0.1:$SPORT/metrics/job/activated" "activated 1
+" >"$tmp/code" && [ "$(cat "$tmp/code")" = 200 ] &&
+  curl -fsS -m 10 "http://127.0.0.1:$SPORT/metrics" | grep -qxF 'activated{instance="",job="activated"} 1'; then
+  pass "--web.systemd-socket serves on the socket systemd passes"
+else
+  fail "--web.systemd-socket serves on the socket systemd passes" "$(tail -3 "$tmp/socket.log")"
+fi
+kill -TERM "$socket_pid" 2>/dev/null || true
+wait "$socket_pid" 2>/dev/null || true
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

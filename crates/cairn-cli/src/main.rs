@@ -34,6 +34,17 @@ struct Flags {
     /// `:9091` means every interface).
     #[arg(long = "web.listen-address", default_value = ":9091")]
     listen_addresses: Vec<String>,
+    /// Use the listening sockets systemd passes (socket activation) instead of
+    /// --web.listen-address.
+    #[arg(long = "web.systemd-socket", overrides_with = "no_systemd_socket")]
+    systemd_socket: bool,
+    /// Kingpin's negation of the flag above; the later of the two wins.
+    #[arg(long = "no-web.systemd-socket", hide = true)]
+    no_systemd_socket: bool,
+    /// Directory of web assets to serve instead of the embedded ones (Debian's 1.5.1
+    /// package has this flag); accepted, there is no web page yet.
+    #[arg(long = "web.local-assets", default_value = "", hide = true)]
+    local_assets: String,
     /// Path of a web configuration file (TLS, basic auth); accepted, not used yet.
     #[arg(long = "web.config.file", default_value = "")]
     web_config_file: String,
@@ -116,6 +127,7 @@ impl Flags {
     fn by_name(&self) -> BTreeMap<String, String> {
         [
             ("web.listen-address", self.listen_addresses.join(",")),
+            ("web.systemd-socket", self.systemd_socket.to_string()),
             ("web.config.file", self.web_config_file.clone()),
             ("web.telemetry-path", self.telemetry_path.clone()),
             ("web.external-url", self.external_url.clone()),
@@ -186,7 +198,19 @@ fn bind_address(address: &str) -> String {
 }
 
 fn main() -> ExitCode {
-    let mut flags = Flags::parse();
+    let mut flags = match Flags::try_parse() {
+        Ok(flags) => flags,
+        // --help and --version print to stdout and succeed; a usage error exits 1, as the
+        // reference's does.
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     if let Some(Command::Store(command)) = flags.command.take() {
         return match store_cmd::run(command) {
             Ok(code) => code,
@@ -217,6 +241,12 @@ fn run(flags: Flags) -> Result<()> {
 
 async fn serve(flags: Flags) -> Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting cairn");
+    if !flags.local_assets.is_empty() {
+        tracing::warn!(
+            dir = %flags.local_assets,
+            "--web.local-assets is ignored: there is no web page yet"
+        );
+    }
     if !flags.web_config_file.is_empty() {
         tracing::warn!(
             file = %flags.web_config_file,
@@ -258,7 +288,32 @@ async fn serve(flags: Flags) -> Result<()> {
     let app = cairn_http::router(store.clone(), config);
 
     let mut listeners = Vec::new();
-    for address in &flags.listen_addresses {
+    if flags.systemd_socket {
+        let mut passed = listenfd::ListenFd::from_env();
+        for index in 0..passed.len() {
+            let Some(listener) = passed
+                .take_tcp_listener(index)
+                .with_context(|| format!("taking socket {index} from systemd"))?
+            else {
+                continue;
+            };
+            listener
+                .set_nonblocking(true)
+                .context("preparing the socket from systemd")?;
+            let listener =
+                TcpListener::from_std(listener).context("using the socket from systemd")?;
+            tracing::info!(address = %listener.local_addr()?, "Listening on (systemd socket)");
+            listeners.push(listener);
+        }
+        if listeners.is_empty() {
+            bail!("--web.systemd-socket given, but systemd passed no TCP socket (LISTEN_FDS)");
+        }
+    }
+    for address in flags
+        .listen_addresses
+        .iter()
+        .filter(|_| !flags.systemd_socket)
+    {
         let bind = bind_address(address);
         let listener = TcpListener::bind(&bind)
             .await

@@ -36,7 +36,11 @@ pub(crate) fn run(command: StoreCommand) -> anyhow::Result<ExitCode> {
         | StoreCommand::Dump { file } => file.clone(),
     };
     if !file.exists() && !wal(&file).exists() {
-        anyhow::bail!("{}: no such file (nor {})", file.display(), wal(&file).display());
+        anyhow::bail!(
+            "{}: no such file (nor {})",
+            file.display(),
+            wal(&file).display()
+        );
     }
     // Read as stored: names the gateway accepted, unchecked, so that nothing it holds is
     // refused here.
@@ -106,22 +110,30 @@ fn summary(store: &Store) -> String {
 fn describe(file: &Path, store: &Store, files: &Files) -> String {
     let mut out = format!("file:      {}\n", file.display());
     let format = match files.snapshot_format {
-        Some(SnapshotFormat::Cairn { version }) => format!("cairn snapshot, format version {version}"),
+        Some(SnapshotFormat::Cairn { version }) => {
+            format!("cairn snapshot, format version {version}")
+        }
         Some(SnapshotFormat::Reference) => {
             "reference Pushgateway file (Go gob); cairn imports it at start-up".to_owned()
         }
         None => "no snapshot (log only)".to_owned(),
     };
     out += &format!("format:    {format}\n");
-    if files.snapshot_format.is_some() {
-        let written = files
-            .snapshot_written_at
-            .map(|t| format!(", written {}", cairn_http::rfc3339_nano(t)))
-            .unwrap_or_default();
-        out += &format!(
-            "snapshot:  {} bytes{written}, holds changes up to {}\n",
-            files.snapshot_bytes, files.snapshot_lsn
-        );
+    match files.snapshot_format {
+        Some(SnapshotFormat::Cairn { .. }) => {
+            let written = files
+                .snapshot_written_at
+                .map(|t| format!(", written {}", cairn_http::rfc3339_nano(t)))
+                .unwrap_or_default();
+            out += &format!(
+                "snapshot:  {} bytes{written}, holds changes up to {}\n",
+                files.snapshot_bytes, files.snapshot_lsn
+            );
+        }
+        Some(SnapshotFormat::Reference) => {
+            out += &format!("snapshot:  {} bytes\n", files.snapshot_bytes);
+        }
+        None => {}
     }
     for (log, bytes) in &files.logs {
         out += &format!("log:       {} ({bytes} bytes)\n", log.display());

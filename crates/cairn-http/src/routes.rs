@@ -30,7 +30,8 @@ type Shared = State<Arc<Gateway>>;
 /// The Pushgateway's routes over `store`, under `config.route_prefix`.
 ///
 /// The router has its own fallback (404 `404 page not found`), so merge it into another
-/// router that has none, or nest it under a path.
+/// router that has none. To serve it under a path, set `config.route_prefix` and merge;
+/// `Router::nest` would hide the prefix from the gateway's redirects.
 pub fn router(store: Arc<Store>, config: GatewayConfig) -> Router {
     let p = config.route_prefix.clone();
     let scrape_path = config.scrape_path();
@@ -165,8 +166,12 @@ async fn scrape_route(State(gw): Shared, request: Request) -> Response {
         Err(response) => return response,
     };
     match *request.method() {
-        Method::GET => scrape::scrape(&gw.store, &gw.metrics.families(&gw.store), request.headers())
-            .unwrap_or_else(IntoResponse::into_response),
+        Method::GET => scrape::scrape(
+            &gw.store,
+            &gw.metrics.families(&gw.store),
+            request.headers(),
+        )
+        .unwrap_or_else(IntoResponse::into_response),
         Method::OPTIONS => options(ALLOW),
         _ => method_not_allowed(ALLOW),
     }

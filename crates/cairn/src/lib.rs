@@ -53,6 +53,6 @@ pub use cairn_expfmt::{MetricFamily, MetricType, NameScheme, parse_text};
 pub use grouping_key::{GroupingKey, GroupingKeyError};
 pub use store::{
     Consistency, Group, Inconsistency, OwnFamily, PUSH_FAILURE_TIME_FAMILY, PUSH_TIME_FAMILY,
-    PersistStats, PushError, PushMode, ScrapeError, ScrapeFormat, SnapshotInfo, Store,
-    StoreConfig, StoredFamily,
+    PersistStats, PushError, PushMode, ScrapeError, ScrapeFormat, SnapshotInfo, Store, StoreConfig,
+    StoredFamily,
 };

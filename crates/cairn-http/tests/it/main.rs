@@ -17,7 +17,9 @@ use tower::ServiceExt;
 
 mod bodies;
 mod build_info;
+mod embed;
 mod escaping;
+mod persistence;
 
 struct Reply {
     status: StatusCode,

@@ -433,9 +433,7 @@ fn read_files(fs: &dyn Fs, paths: &Paths) -> Result<Recovered, OpenError> {
                 .and_then(|v| v.try_into().ok())
                 .map(u32::from_le_bytes);
             let problem = match version {
-                Some(version)
-                    if bytes.starts_with(LOG_MAGIC) && version != FORMAT_VERSION =>
-                {
+                Some(version) if bytes.starts_with(LOG_MAGIC) && version != FORMAT_VERSION => {
                     Problem::UnsupportedVersion { version }
                 }
                 _ => Problem::NotALog,
@@ -492,7 +490,10 @@ fn read_files(fs: &dyn Fs, paths: &Paths) -> Result<Recovered, OpenError> {
             }
         }
         recovered.report.truncated_bytes += (bytes.len() - at) as u64;
-        recovered.files.logs.push((path.clone(), bytes.len() as u64));
+        recovered
+            .files
+            .logs
+            .push((path.clone(), bytes.len() as u64));
         existing.push((active, at as u64, bytes.len() == at));
     }
     recovered.report.replayed_changes = recovered.changes.len();
@@ -559,6 +560,7 @@ pub(crate) fn set_reference_aside(
         aside = PathBuf::from(name);
     }
     fs.rename(from, &aside).map_err(|e| io_error(from, e))?;
-    fs.sync_dir(&paths.dir).map_err(|e| io_error(&paths.dir, e))?;
+    fs.sync_dir(&paths.dir)
+        .map_err(|e| io_error(&paths.dir, e))?;
     Ok(aside)
 }

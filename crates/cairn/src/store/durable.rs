@@ -10,8 +10,8 @@ use cairn_expfmt::{MetricFamily, NameScheme, ProtoLimits, decode_delimited};
 use parking_lot::Mutex;
 
 use super::{
-    Group, Inner, PUSH_FAILURE_TIME_FAMILY, PUSH_TIME_FAMILY, PushMode, Store,
-    StoreConfig, StoredFamily,
+    Group, Inner, PUSH_FAILURE_TIME_FAMILY, PUSH_TIME_FAMILY, PushMode, Store, StoreConfig,
+    StoredFamily,
 };
 use crate::GroupingKey;
 use crate::import_gob::ReferenceGroup;
@@ -83,8 +83,7 @@ impl Store {
         let (inner, mut report, reference) = build(&mut recovered, config.name_scheme, &paths)?;
         let mut fresh_snapshot = false;
         if let Some(from) = reference {
-            report.imported_reference =
-                Some(set_reference_aside(fs.as_ref(), &paths, &from, now)?);
+            report.imported_reference = Some(set_reference_aside(fs.as_ref(), &paths, &from, now)?);
             fresh_snapshot = true;
         }
         let lsn = recovered.lsn;
@@ -94,10 +93,9 @@ impl Store {
         };
         let mut snapshot_lsn = recovered.snapshot_lsn;
         let (file, active) = match recovered.resume {
-            Some((active, good_bytes)) if !fresh_snapshot => (
-                resume_log(fs.as_ref(), &paths, active, good_bytes)?,
-                active,
-            ),
+            Some((active, good_bytes)) if !fresh_snapshot => {
+                (resume_log(fs.as_ref(), &paths, active, good_bytes)?, active)
+            }
             _ => {
                 let logs_exist = fs.exists(&paths.log).map_err(|e| io_error(&paths.log, e))?
                     || fs
@@ -269,8 +267,8 @@ fn build(
     }
     let mut imported = None;
     if let Some((groups, from)) = recovered.reference.take() {
-        for restored in decode_groups(groups, |g| import_group(g, scheme))
-            .map_err(|r| unreadable(&from, r))?
+        for restored in
+            decode_groups(groups, |g| import_group(g, scheme)).map_err(|r| unreadable(&from, r))?
         {
             inner.insert_restored(restored);
         }
@@ -344,7 +342,14 @@ fn import_group(group: ReferenceGroup, scheme: NameScheme) -> Result<Restored, S
     let families = group
         .families
         .into_iter()
-        .map(|f| Arc::new(StoredFamily::new(key.clone(), f.family, f.pushed_at, scheme)))
+        .map(|f| {
+            Arc::new(StoredFamily::new(
+                key.clone(),
+                f.family,
+                f.pushed_at,
+                scheme,
+            ))
+        })
         .collect();
     Ok(Restored { key, families })
 }

@@ -163,8 +163,10 @@ fn a_crash_at_every_step_leaves_the_old_state_or_the_new() {
             let (states, must_survive) = run(&store, SCENARIO);
             drop(store);
             fs.crash(keeps);
-            let (reopened, _) = Store::open(StoreConfig::default(), options(&fs))
-                .unwrap_or_else(|e| panic!("reopen after a crash at operation {n} ({keeps:?}): {e}"));
+            let (reopened, _) =
+                Store::open(StoreConfig::default(), options(&fs)).unwrap_or_else(|e| {
+                    panic!("reopen after a crash at operation {n} ({keeps:?}): {e}")
+                });
             let got = scrape(&reopened);
             assert!(
                 states[must_survive..].contains(&got),
@@ -205,10 +207,15 @@ fn a_failed_write_refuses_changes_until_a_snapshot_recovers() {
                 if ok {
                     break;
                 }
-                assert!(attempt < 2, "step {i} still fails after a snapshot (fault at {n})");
+                assert!(
+                    attempt < 2,
+                    "step {i} still fails after a snapshot (fault at {n})"
+                );
                 let stats = store.persist_stats().unwrap();
                 assert!(stats.write_errors >= 1, "{stats:?}");
-                store.snapshot().unwrap_or_else(|e| panic!("recovery after fault {n}: {e}"));
+                store
+                    .snapshot()
+                    .unwrap_or_else(|e| panic!("recovery after fault {n}: {e}"));
             }
         }
         let expected = scrape(&store);
@@ -264,7 +271,10 @@ fn a_damaged_log_record_stops_replay_there() {
     let (store, report) = Store::open(StoreConfig::default(), options(&fs)).unwrap();
     assert_eq!(scrape(&store), expected);
     assert_eq!(report.replayed_changes, 1);
-    assert_eq!(report.truncated_bytes, (log.len() - first_record_end) as u64);
+    assert_eq!(
+        report.truncated_bytes,
+        (log.len() - first_record_end) as u64
+    );
 }
 
 fn open_error(fs: &FaultFs) -> OpenError {
@@ -298,7 +308,8 @@ fn unreadable_snapshots_stop_the_open_and_stay_untouched() {
     flipped[last] ^= 0x40;
     let mut version = good.clone();
     version[8] = 9;
-    let cases: Vec<(&str, Vec<u8>, fn(&Problem) -> bool)> = vec![
+    type Expected = fn(&Problem) -> bool;
+    let cases: Vec<(&str, Vec<u8>, Expected)> = vec![
         ("garbage", b"hello, world\n".to_vec(), |p| {
             matches!(p, Problem::NotASnapshot)
         }),
@@ -322,13 +333,16 @@ fn unreadable_snapshots_stop_the_open_and_stay_untouched() {
         assert_eq!(at, PathBuf::from(FILE), "{name}");
         assert!(expected(&problem), "{name}: {problem}");
         assert_eq!(fs.contents(Path::new(FILE)).unwrap(), bytes, "{name}");
-        assert_eq!(fs.list(), [PathBuf::from(FILE)], "{name}: files were created");
-        let message = OpenError::Unreadable {
-            path: at,
-            problem,
-        }
-        .to_string();
-        assert!(message.contains(FILE) && message.contains("untouched"), "{message}");
+        assert_eq!(
+            fs.list(),
+            [PathBuf::from(FILE)],
+            "{name}: files were created"
+        );
+        let message = OpenError::Unreadable { path: at, problem }.to_string();
+        assert!(
+            message.contains(FILE) && message.contains("untouched"),
+            "{message}"
+        );
     }
 }
 
@@ -369,7 +383,10 @@ fn starting_empty_on_purpose_sets_unreadable_files_aside() {
     assert_eq!(store.group_count(), 0);
     assert_eq!(report.set_aside.len(), 2, "{report:?}");
     for (aside, _) in &report.set_aside {
-        assert!(aside.to_string_lossy().contains(".unreadable-"), "{aside:?}");
+        assert!(
+            aside.to_string_lossy().contains(".unreadable-"),
+            "{aside:?}"
+        );
     }
     assert_eq!(
         fs.contents(&report.set_aside[0].0).unwrap(),
@@ -393,11 +410,16 @@ fn the_real_file_system_round_trips() {
     assert!(store.is_persistent());
     put(&store, "job/a", HISTOGRAM, 1).unwrap();
     store.snapshot().unwrap();
-    post(&store, "job/b/instance/x", "# TYPE c counter\nc_total 7\n", 2).unwrap();
+    post(
+        &store,
+        "job/b/instance/x",
+        "# TYPE c counter\nc_total 7\n",
+        2,
+    )
+    .unwrap();
     let expected = scrape(&store);
     drop(store);
-    let (store, report) =
-        Store::open(StoreConfig::default(), PersistOptions::new(&file)).unwrap();
+    let (store, report) = Store::open(StoreConfig::default(), PersistOptions::new(&file)).unwrap();
     assert_eq!(scrape(&store), expected);
     assert_eq!((report.snapshot_groups, report.replayed_changes), (1, 1));
     #[cfg(unix)]
@@ -433,8 +455,7 @@ fn concurrent_pushes_are_all_durable_when_acknowledged() {
     }
     let expected = scrape(&store);
     drop(store);
-    let (store, report) =
-        Store::open(StoreConfig::default(), PersistOptions::new(&file)).unwrap();
+    let (store, report) = Store::open(StoreConfig::default(), PersistOptions::new(&file)).unwrap();
     assert_eq!(report.replayed_changes, 320);
     assert_eq!(scrape(&store), expected);
 }
@@ -507,7 +528,13 @@ fn make_fixtures(dir: &Path) {
     )
     .unwrap()
     .0;
-    put(&store, "job/a/instance/i", "# HELP m help\n# TYPE m counter\nm{x=\"1\"} 1\n", 1).unwrap();
+    put(
+        &store,
+        "job/a/instance/i",
+        "# HELP m help\n# TYPE m counter\nm{x=\"1\"} 1\n",
+        1,
+    )
+    .unwrap();
     put(&store, "job/b", HISTOGRAM, 2).unwrap();
     put(&store, "job/c", "# TYPE m gauge\nm 1\n", 3).unwrap_err();
     put(
@@ -543,7 +570,11 @@ fn make_fixtures(dir: &Path) {
     flipped[snapshot.len() / 2] ^= 0x04;
     let mut version = snapshot.clone();
     version[8..12].copy_from_slice(&99u32.to_le_bytes());
-    std::fs::write(dir.join("truncated.cairn"), &snapshot[..snapshot.len() - 10]).unwrap();
+    std::fs::write(
+        dir.join("truncated.cairn"),
+        &snapshot[..snapshot.len() - 10],
+    )
+    .unwrap();
     std::fs::write(dir.join("bitflip.cairn"), flipped).unwrap();
     std::fs::write(dir.join("version99.cairn"), version).unwrap();
 }
@@ -601,8 +632,8 @@ fn inspect_reads_without_changing_anything() {
     let (_dir, file) = copy_fixture(&["torn/store.cairn.wal"]);
     let snapshot = file.with_extension("");
     let before = std::fs::read(&file).unwrap();
-    let (store, files) = Store::inspect(StoreConfig::default(), PersistOptions::new(&snapshot))
-        .unwrap();
+    let (store, files) =
+        Store::inspect(StoreConfig::default(), PersistOptions::new(&snapshot)).unwrap();
     assert_eq!(store.group_count(), 1);
     assert!(!store.is_persistent());
     assert_eq!(files.snapshot_format, None);

@@ -2,7 +2,7 @@
 //! pushed under the mounted prefix shows in the gateway's scrape and in the program's own
 //! route, and the gateway's redirects and 404s stay under the prefix.
 
-#[path = "../examples/embed/app.rs"]
+#[path = "../../examples/embed/app.rs"]
 mod app;
 
 use std::sync::Arc;
