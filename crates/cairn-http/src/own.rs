@@ -25,9 +25,10 @@ const WRITE_ERRORS: &str = "pushgateway_persistence_write_errors_total";
 const SNAPSHOTS: &str = "pushgateway_persistence_snapshots_total";
 const LOG_BYTES: &str = "pushgateway_persistence_log_bytes_total";
 const FAILING: &str = "pushgateway_persistence_failing";
+const LOG_SYNCS: &str = "pushgateway_persistence_log_syncs_total";
 
 /// Every own family: name, type, help (client_golang's wording for `process_*`).
-const DECLARED: [(&str, MetricType, &str); 14] = [
+const DECLARED: [(&str, MetricType, &str); 15] = [
     (
         BUILD_INFO,
         MetricType::Gauge,
@@ -62,6 +63,11 @@ const DECLARED: [(&str, MetricType, &str); 14] = [
         LOG_BYTES,
         MetricType::Counter,
         "Bytes appended to the write-ahead log since start-up.",
+    ),
+    (
+        LOG_SYNCS,
+        MetricType::Counter,
+        "Batches of changes written to the write-ahead log and fsynced since start-up.",
     ),
     (
         FAILING,
@@ -236,6 +242,7 @@ impl OwnMetrics {
                 (WRITE_ERRORS, stats.write_errors),
                 (SNAPSHOTS, stats.snapshots_written),
                 (LOG_BYTES, stats.log_bytes_written),
+                (LOG_SYNCS, stats.log_syncs),
             ] {
                 out.push(counter(name, value as f64));
             }

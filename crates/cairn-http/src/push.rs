@@ -1,12 +1,12 @@
 //! Push (PUT replace, POST merge) and delete of a group, keyed by the URL's path.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use cairn::{Consistency, GroupingKey, PushError, PushMode, Store};
+use cairn::persist::PersistError;
+use cairn::{Consistency, Durable, GroupingKey, PushError, PushMode, Store};
 
 use crate::GatewayConfig;
 use crate::body::{ContentEncoding, parse_body, read_body};
@@ -52,26 +52,23 @@ fn grouping_key(path: &str, config: &GatewayConfig) -> Result<GroupingKey, HttpE
         .map_err(|e| HttpError::BadRequest(e.to_string()))
 }
 
-/// Runs a store call that may wait for the write-ahead log's fsync on the blocking pool,
-/// so that the async workers go on serving (and concurrent changes share one fsync).
-/// A memory-only store's calls never wait; they run in place.
-pub(crate) async fn on_store<T: Send + 'static>(
-    store: &Arc<Store>,
-    call: impl FnOnce(&Store) -> T + Send + 'static,
-) -> T {
-    if !store.is_persistent() {
-        return call(store);
-    }
-    let store = store.clone();
-    match tokio::task::spawn_blocking(move || call(&store)).await {
-        Ok(value) => value,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
+/// Waits until a change is durable (the write-ahead log's fsync, for a persistent store)
+/// without holding an async worker or a thread: the log's syncer completes a channel.
+pub(crate) async fn acknowledged(durable: Durable) -> Result<(), PersistError> {
+    let (done, acknowledged) = tokio::sync::oneshot::channel();
+    durable.then(move |result| {
+        let _ = done.send(result);
+    });
+    acknowledged.await.unwrap_or_else(|_| {
+        Err(PersistError::LogBroken {
+            reason: "the store was closed".to_owned(),
+        })
+    })
 }
 
 /// PUT or POST: parses the body and pushes it to the URL's group.
 pub(crate) async fn push(
-    store: &Arc<Store>,
+    store: &Store,
     config: &GatewayConfig,
     mode: PushMode,
     path: &str,
@@ -81,8 +78,10 @@ pub(crate) async fn push(
     let bytes = read_body(body, ContentEncoding::of(headers), config.body_limits()).await?;
     let key = grouping_key(path, config)?;
     let families = parse_body(headers, &bytes, config.name_scheme)?;
-    let now = SystemTime::now();
-    let result = on_store(store, move |store| store.push(key, mode, families, now)).await;
+    let result = match store.push_deferred(key, mode, families, SystemTime::now()) {
+        Ok(durable) => acknowledged(durable).await.map_err(PushError::NotDurable),
+        Err(err) => Err(err),
+    };
     match result {
         Ok(()) => {}
         Err(PushError::NotDurable(err)) => {
@@ -107,17 +106,19 @@ pub(crate) async fn push(
 
 /// DELETE: removes the URL's group; a missing group is not an error.
 pub(crate) async fn delete(
-    store: &Arc<Store>,
+    store: &Store,
     config: &GatewayConfig,
     path: &str,
 ) -> Result<Response, HttpError> {
     let key = grouping_key(path, config)?;
-    on_store(store, move |store| store.delete(&key))
-        .await
-        .map_err(|err| {
-            tracing::error!(path, err = %err, "delete not persisted");
-            HttpError::Unavailable(err.to_string())
-        })?;
+    let result = match store.delete_deferred(&key) {
+        Ok((_, durable)) => acknowledged(durable).await,
+        Err(err) => Err(err),
+    };
+    result.map_err(|err| {
+        tracing::error!(path, err = %err, "delete not persisted");
+        HttpError::Unavailable(err.to_string())
+    })?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 

@@ -260,7 +260,11 @@ fn api_get(
 async fn wipe_route(State(gw): Shared, request: Request) -> Response {
     match *request.method() {
         Method::PUT => {
-            let response = match push::on_store(&gw.store, Store::wipe).await {
+            let wiped = match gw.store.wipe_deferred() {
+                Ok((wiped, durable)) => push::acknowledged(durable).await.map(|()| wiped),
+                Err(err) => Err(err),
+            };
+            let response = match wiped {
                 Ok(wiped) => {
                     tracing::info!(groups = wiped, "wiped the store via the admin API");
                     api::empty(StatusCode::ACCEPTED)

@@ -52,7 +52,7 @@ mod store;
 pub use cairn_expfmt::{MetricFamily, MetricType, NameScheme, parse_text};
 pub use grouping_key::{GroupingKey, GroupingKeyError};
 pub use store::{
-    Consistency, Group, Inconsistency, OwnFamily, PUSH_FAILURE_TIME_FAMILY, PUSH_TIME_FAMILY,
-    PersistStats, PushError, PushMode, ScrapeError, ScrapeFormat, SnapshotInfo, Store, StoreConfig,
-    StoredFamily,
+    Consistency, Durable, Group, Inconsistency, OwnFamily, PUSH_FAILURE_TIME_FAMILY,
+    PUSH_TIME_FAMILY, PersistStats, PushError, PushMode, ScrapeError, ScrapeFormat, SnapshotInfo,
+    Store, StoreConfig, StoredFamily,
 };

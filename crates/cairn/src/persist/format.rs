@@ -224,7 +224,9 @@ pub(crate) enum Framed<'a> {
 
 /// Reads the framed record at the front of `bytes`.
 pub(crate) fn read_frame(bytes: &[u8]) -> Framed<'_> {
-    if bytes.is_empty() {
+    // The end of the records: the end of the file, or the zeros written ahead of it (a
+    // frame never starts with 16 zero bytes: sequence numbers start at 1).
+    if bytes.iter().take(FRAME_BYTES).all(|&b| b == 0) {
         return Framed::End;
     }
     if bytes.len() < FRAME_BYTES {

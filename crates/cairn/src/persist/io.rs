@@ -29,18 +29,25 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn remove(&self, path: &Path) -> io::Result<()>;
     /// Makes the directory's entries (creations, renames, removals) durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// How much zeroed space the log writes ahead of its end at a time.
+    fn preallocate_bytes(&self) -> u64 {
+        8 << 20
+    }
 }
 
 /// A file open for writing.
 pub trait FsFile: Send + fmt::Debug {
     /// Appends `buf` at the current end.
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()>;
-    /// Overwrites bytes at `offset` (within what was written).
+    /// Writes `buf` at `offset`, over what is there or past the end (a gap reads as
+    /// zeros).
     fn write_at(&mut self, offset: u64, buf: &[u8]) -> io::Result<()>;
     /// Cuts the file to `len` bytes; later appends go after them.
     fn truncate(&mut self, len: u64) -> io::Result<()>;
-    /// Makes the file's content durable (`fsync`).
+    /// Makes the file's content and metadata durable (`fsync`).
     fn sync(&mut self) -> io::Result<()>;
+    /// Makes the file's content durable (`fdatasync`): enough when the size did not change.
+    fn sync_data(&mut self) -> io::Result<()>;
 }
 
 /// The operating system's file system.
@@ -116,11 +123,18 @@ impl FsFile for RealFile {
     }
 
     fn write_at(&mut self, offset: u64, buf: &[u8]) -> io::Result<()> {
-        let end = self.0.stream_position()?;
-        self.0.seek(SeekFrom::Start(offset))?;
-        Write::write_all(&mut self.0, buf)?;
-        self.0.seek(SeekFrom::Start(end))?;
-        Ok(())
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::FileExt::write_all_at(&self.0, buf, offset)
+        }
+        #[cfg(not(unix))]
+        {
+            let end = self.0.stream_position()?;
+            self.0.seek(SeekFrom::Start(offset))?;
+            Write::write_all(&mut self.0, buf)?;
+            self.0.seek(SeekFrom::Start(end))?;
+            Ok(())
+        }
     }
 
     fn truncate(&mut self, len: u64) -> io::Result<()> {
@@ -131,6 +145,10 @@ impl FsFile for RealFile {
 
     fn sync(&mut self) -> io::Result<()> {
         self.0.sync_all()
+    }
+
+    fn sync_data(&mut self) -> io::Result<()> {
+        self.0.sync_data()
     }
 }
 
@@ -229,14 +247,22 @@ impl FaultFs {
             CrashKeeps::TornTail(n) => n,
         };
         for inode in &mut s.files {
-            // Bytes appended since the last sync may partly have reached the disk; an
-            // overwrite or truncation that was not synced is lost whole.
-            if inode.data.starts_with(&inode.durable) {
-                let keep = (inode.durable.len() + extra).min(inode.data.len());
-                inode.durable.truncate(0);
-                inode.durable.extend_from_slice(&inode.data[..keep]);
+            // Writes since the last sync may have partly reached the disk: the first
+            // `extra` bytes from where the content first differs from the durable one
+            // (writes go out in order); a truncation that was not synced is lost whole.
+            let differs_at = inode
+                .data
+                .iter()
+                .zip(&inode.durable)
+                .position(|(a, b)| a != b)
+                .unwrap_or(inode.data.len().min(inode.durable.len()));
+            let keep = (differs_at + extra).min(inode.data.len());
+            let mut kept = inode.data[..keep].to_vec();
+            if inode.durable.len() > keep {
+                kept.extend_from_slice(&inode.durable[keep..]);
             }
-            inode.data.clone_from(&inode.durable);
+            inode.data.clone_from(&kept);
+            inode.durable = kept;
         }
         s.dir = s.durable_dir.clone();
     }
@@ -339,6 +365,11 @@ impl Fs for FaultFs {
         s.durable_dir = s.dir.clone();
         Ok(())
     }
+
+    /// Small, so that tests cross the end of the zeroed space often.
+    fn preallocate_bytes(&self) -> u64 {
+        300
+    }
 }
 
 #[derive(Debug)]
@@ -367,7 +398,7 @@ impl FsFile for FaultFile {
         let start = usize::try_from(offset).map_err(io::Error::other)?;
         let end = start + buf.len();
         if end > data.len() {
-            return Err(io::Error::other("write_at past the end"));
+            data.resize(end, 0);
         }
         data[start..end].copy_from_slice(buf);
         Ok(())
@@ -387,5 +418,9 @@ impl FsFile for FaultFile {
         let inode = &mut s.files[self.id];
         inode.durable = inode.data.clone();
         Ok(())
+    }
+
+    fn sync_data(&mut self) -> io::Result<()> {
+        self.sync()
     }
 }

@@ -1,10 +1,12 @@
-//! The write-ahead log: records appended in the store's order, made durable in batches
-//! (group commit: concurrent changes share one fsync), and rotated when a snapshot folds
-//! them in.
+//! The write-ahead log: records appended in the store's order, made durable in batches by
+//! one syncer thread (group commit: the changes appended while one fsync runs share the
+//! next), and rotated when a snapshot folds them in.
 
+use std::fmt;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -21,13 +23,43 @@ pub(crate) enum Active {
     Next,
 }
 
-/// The log: what is appended but not yet written, what is durable, and the open file.
+/// What to call when a change is durable (or cannot be made durable).
+pub(crate) type Completion = Box<dyn FnOnce(Result<(), PersistError>) + Send>;
+
+/// The log, and the syncer thread that writes it; dropping it writes what is pending and
+/// stops the thread.
 #[derive(Debug)]
 pub(crate) struct Log {
+    shared: Arc<Shared>,
+    syncer: Option<JoinHandle<()>>,
+}
+
+impl std::ops::Deref for Log {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        self.shared.state.lock().shutdown = true;
+        self.shared.work.notify_one();
+        if let Some(syncer) = self.syncer.take() {
+            let _ = syncer.join();
+        }
+    }
+}
+
+/// The log's state, shared with the syncer thread.
+#[derive(Debug)]
+pub(crate) struct Shared {
     fs: Arc<dyn Fs>,
     paths: Paths,
     state: Mutex<State>,
-    /// Signalled when `durable` advances or the log breaks.
+    /// Signalled when something is appended or the log is dropped (the syncer waits).
+    work: Condvar,
+    /// Signalled when `durable` advances or the log breaks (blocking waiters wait).
     written: Condvar,
     /// The open file. Held for a whole write and fsync, so that a rotation never slips in
     /// between a batch being taken and written.
@@ -36,18 +68,22 @@ pub(crate) struct Log {
     pub(crate) errors: AtomicU64,
     /// Bytes appended to the log files since start-up.
     pub(crate) bytes_written: AtomicU64,
+    /// Batches written and fsynced since start-up (records per batch show how well
+    /// group commit works).
+    pub(crate) syncs: AtomicU64,
 }
 
-#[derive(Debug)]
 struct State {
-    /// Framed records not yet handed to a writer.
+    /// Framed records not yet handed to the syncer.
     pending: Vec<u8>,
     /// The sequence number of the last record appended (0: none yet).
     appended: u64,
     /// Every record up to this one is durable.
     durable: u64,
-    /// A thread is writing a batch; others wait for it.
-    leader: bool,
+    /// Called when their change is durable: (sequence number, completion), in order.
+    completions: Vec<(u64, Completion)>,
+    /// The log is being dropped: the syncer writes what is pending and stops.
+    shutdown: bool,
     /// A write or fsync failed: the open file's tail is unknown, so nothing more is
     /// appended to it, and changes are refused, until a snapshot starts a fresh log.
     broken: Option<String>,
@@ -55,39 +91,203 @@ struct State {
     snapshot_lsn: u64,
 }
 
+impl fmt::Debug for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("State")
+            .field("pending_bytes", &self.pending.len())
+            .field("appended", &self.appended)
+            .field("durable", &self.durable)
+            .field("waiting", &self.completions.len())
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug)]
 struct Writer {
     file: Box<dyn FsFile>,
     active: Active,
+    /// Where the next record goes: the end of the last good record.
+    end: u64,
+    /// The file's size: zeros from `end` on, written ahead so that appending a batch
+    /// changes no metadata and `fdatasync` writes the data blocks alone.
+    allocated: u64,
+    /// How much to write ahead at a time ([`Fs::preallocate_bytes`]).
+    preallocate_bytes: u64,
+}
+
+/// Zeros to write ahead with.
+static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+
+impl Writer {
+    fn new(file: Box<dyn FsFile>, active: Active, end: u64, preallocate_bytes: u64) -> Writer {
+        Writer {
+            file,
+            active,
+            end,
+            allocated: end,
+            preallocate_bytes,
+        }
+    }
+
+    /// Writes `batch` at the end and makes it durable. Space is zeroed ahead first when
+    /// needed (that write and its full fsync are the only metadata changes); the batch
+    /// itself overwrites zeros and needs only `fdatasync`.
+    fn append_durably(&mut self, batch: &[u8]) -> io::Result<()> {
+        let needed = self.end + batch.len() as u64;
+        if needed > self.allocated {
+            let target = needed + self.preallocate_bytes;
+            let mut at = self.allocated;
+            while at < target {
+                let n = (target - at).min(ZEROS.len() as u64) as usize;
+                self.file.write_at(at, &ZEROS[..n])?;
+                at += n as u64;
+            }
+            self.file.sync()?;
+            self.allocated = target;
+        }
+        self.file.write_at(self.end, batch)?;
+        self.file.sync_data()?;
+        self.end = needed;
+        Ok(())
+    }
+
+    /// Starts appending to another file, empty after its header.
+    fn switch(&mut self, file: Box<dyn FsFile>, active: Active) {
+        let preallocate_bytes = self.preallocate_bytes;
+        *self = Writer::new(
+            file,
+            active,
+            super::format::LOG_HEADER_BYTES as u64,
+            preallocate_bytes,
+        );
+    }
 }
 
 impl Log {
     /// A log appending to `file` (already positioned after its last good record), whose
     /// last record has sequence number `lsn`, all of it durable and `snapshot_lsn` of it in
-    /// the snapshot.
+    /// the snapshot. Starts the syncer thread.
     pub(crate) fn new(
         fs: Arc<dyn Fs>,
         paths: Paths,
-        file: Box<dyn FsFile>,
+        (file, end): (Box<dyn FsFile>, u64),
         active: Active,
         lsn: u64,
         snapshot_lsn: u64,
-    ) -> Log {
-        Log {
+    ) -> io::Result<Log> {
+        let preallocate_bytes = fs.preallocate_bytes();
+        let shared = Arc::new(Shared {
             fs,
             paths,
             state: Mutex::new(State {
                 pending: Vec::new(),
                 appended: lsn,
                 durable: lsn,
-                leader: false,
+                completions: Vec::new(),
+                shutdown: false,
                 broken: None,
                 snapshot_lsn,
             }),
+            work: Condvar::new(),
             written: Condvar::new(),
-            writer: Mutex::new(Writer { file, active }),
+            writer: Mutex::new(Writer::new(file, active, end, preallocate_bytes)),
             errors: AtomicU64::new(0),
             bytes_written: AtomicU64::new(0),
+            syncs: AtomicU64::new(0),
+        });
+        let syncing = shared.clone();
+        let syncer = std::thread::Builder::new()
+            .name("cairn-log-sync".to_owned())
+            .spawn(move || syncing.sync_loop())?;
+        Ok(Log {
+            shared,
+            syncer: Some(syncer),
+        })
+    }
+}
+
+impl Log {
+    /// The state shared with the syncer, for waiting on a change after the store's lock is
+    /// released.
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+}
+
+impl Shared {
+    /// The syncer thread: waits for appended records, writes and fsyncs them as one batch,
+    /// and completes their waiters; what is appended meanwhile waits for the next batch.
+    fn sync_loop(&self) {
+        let mut state = self.state.lock();
+        loop {
+            while state.pending.is_empty() && !state.shutdown {
+                self.work.wait(&mut state);
+            }
+            if state.pending.is_empty() {
+                return;
+            }
+            drop(state);
+            // The writer first, as a rotation takes it: a batch is never taken from
+            // `pending` and written to a file the rotation has already switched away from.
+            let mut writer = self.writer.lock();
+            state = self.state.lock();
+            let batch = std::mem::take(&mut state.pending);
+            let upto = state.appended;
+            if batch.is_empty() || state.broken.is_some() {
+                // Taken by a rotation, or not to be written to a broken file: the
+                // snapshot that recovers it holds these changes.
+                continue;
+            }
+            drop(state);
+            let result = writer.append_durably(&batch);
+            state = self.state.lock();
+            match result {
+                Ok(()) => {
+                    self.bytes_written
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    self.syncs.fetch_add(1, Ordering::Relaxed);
+                    state.durable = state.durable.max(upto);
+                }
+                Err(e) => self.break_log(&mut state, &e),
+            }
+            drop(writer);
+            let done = self.take_completed(&mut state);
+            drop(state);
+            self.written.notify_all();
+            self.complete(done);
+            state = self.state.lock();
+        }
+    }
+
+    /// The completions whose change is now durable, or all of them if the log broke.
+    fn take_completed(&self, state: &mut State) -> Vec<(Completion, Result<(), PersistError>)> {
+        let durable = state.durable;
+        let broken = state.broken.clone();
+        let mut done = Vec::new();
+        let mut i = 0;
+        while i < state.completions.len() {
+            let lsn = state.completions[i].0;
+            let result = if lsn <= durable {
+                Some(Ok(()))
+            } else {
+                broken.as_ref().map(|reason| {
+                    Err(PersistError::LogBroken {
+                        reason: reason.clone(),
+                    })
+                })
+            };
+            match result {
+                Some(result) => done.push((state.completions.swap_remove(i).1, result)),
+                None => i += 1,
+            }
+        }
+        done
+    }
+
+    fn complete(&self, done: Vec<(Completion, Result<(), PersistError>)>) {
+        for (completion, result) in done {
+            completion(result);
         }
     }
 
@@ -109,12 +309,12 @@ impl Log {
         state.appended += 1;
         let lsn = state.appended;
         payload.frame(lsn, &mut state.pending);
+        drop(state);
+        self.work.notify_one();
         lsn
     }
 
-    /// Waits until record `lsn` is durable. The first waiter to find no write under way
-    /// writes and fsyncs everything appended so far; the others wait for it, so a burst of
-    /// concurrent changes costs one fsync.
+    /// Waits until record `lsn` is durable.
     pub(crate) fn wait_durable(&self, lsn: u64) -> Result<(), PersistError> {
         let mut state = self.state.lock();
         loop {
@@ -126,37 +326,29 @@ impl Log {
                     reason: reason.clone(),
                 });
             }
-            if state.leader {
-                self.written.wait(&mut state);
-                continue;
+            self.written.wait(&mut state);
+        }
+    }
+
+    /// Calls `completion` once record `lsn` is durable (at once if it is), or with the
+    /// error if the log breaks first. It runs on the syncer thread: it must be quick.
+    pub(crate) fn on_durable(&self, lsn: u64, completion: Completion) {
+        let mut state = self.state.lock();
+        let now = if state.durable >= lsn {
+            Some(Ok(()))
+        } else {
+            state.broken.as_ref().map(|reason| {
+                Err(PersistError::LogBroken {
+                    reason: reason.clone(),
+                })
+            })
+        };
+        match now {
+            Some(result) => {
+                drop(state);
+                completion(result);
             }
-            state.leader = true;
-            drop(state);
-            let mut writer = self.writer.lock();
-            state = self.state.lock();
-            let batch = std::mem::take(&mut state.pending);
-            let upto = state.appended;
-            drop(state);
-            let result = if batch.is_empty() {
-                Ok(())
-            } else {
-                writer
-                    .file
-                    .write_all(&batch)
-                    .and_then(|()| writer.file.sync())
-            };
-            state = self.state.lock();
-            state.leader = false;
-            match result {
-                Ok(()) => {
-                    self.bytes_written
-                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                    state.durable = state.durable.max(upto);
-                }
-                Err(e) => self.break_log(&mut state, &e),
-            }
-            drop(writer);
-            self.written.notify_all();
+            None => state.completions.push((lsn, completion)),
         }
     }
 
@@ -191,7 +383,10 @@ impl Log {
     /// Creates an empty log at `target` atomically: a temp file gets the header and is
     /// fsynced, then renamed into place, and the directory fsynced, so `target` never exists
     /// half-written. Returns the file open for appending.
-    pub(crate) fn create_log_file(&self, target: &std::path::Path) -> io::Result<Box<dyn FsFile>> {
+    pub(crate) fn create_log_file(
+        &self,
+        target: &std::path::Path,
+    ) -> io::Result<(Box<dyn FsFile>, u64)> {
         create_log_file(self.fs.as_ref(), &self.paths, target)
     }
 
@@ -202,7 +397,7 @@ impl Log {
     ///
     /// If the current file cannot be written the log breaks, and the snapshot goes on: it
     /// holds every change, and finishing it starts a fresh log.
-    pub(crate) fn switch_to_next(&self, next: Box<dyn FsFile>) -> u64 {
+    pub(crate) fn switch_to_next(&self, (next, _): (Box<dyn FsFile>, u64)) -> u64 {
         let mut writer = self.writer.lock();
         let mut state = self.state.lock();
         if state.broken.is_some() {
@@ -213,25 +408,26 @@ impl Log {
         let result = if batch.is_empty() {
             Ok(())
         } else {
-            writer
-                .file
-                .write_all(&batch)
-                .and_then(|()| writer.file.sync())
+            writer.append_durably(&batch)
         };
         match result {
             Ok(()) => {
                 self.bytes_written
                     .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                if !batch.is_empty() {
+                    self.syncs.fetch_add(1, Ordering::Relaxed);
+                }
                 state.durable = state.appended;
-                writer.file = next;
-                writer.active = Active::Next;
+                writer.switch(next, Active::Next);
             }
             Err(e) => self.break_log(&mut state, &e),
         }
         let lsn = state.appended;
+        let done = self.take_completed(&mut state);
         drop(state);
         drop(writer);
         self.written.notify_all();
+        self.complete(done);
         lsn
     }
 
@@ -249,11 +445,10 @@ impl Log {
         if broken_at_capture {
             // Changes were refused since the log broke, so the snapshot holds every change
             // and the logs hold nothing it lacks.
-            let file = create_log_file(self.fs.as_ref(), &self.paths, &self.paths.log)?;
+            let (file, _) = create_log_file(self.fs.as_ref(), &self.paths, &self.paths.log)?;
             self.fs.remove(&self.paths.next_log)?;
             self.fs.sync_dir(&self.paths.dir)?;
-            writer.file = file;
-            writer.active = Active::Main;
+            writer.switch(file, Active::Main);
             let mut state = self.state.lock();
             if state.appended == lsn {
                 state.pending.clear();
@@ -279,19 +474,21 @@ impl Log {
     }
 }
 
-/// Creates an empty log at `target` atomically (see [`Log::create_log_file`]).
+/// Creates an empty log at `target` atomically (see [`Log::create_log_file`]); returns it
+/// and where its first record goes.
 pub(crate) fn create_log_file(
     fs: &dyn Fs,
     paths: &Paths,
     target: &std::path::Path,
-) -> io::Result<Box<dyn FsFile>> {
+) -> io::Result<(Box<dyn FsFile>, u64)> {
     // Written under a temp name first, so that `target` never exists without its header.
     let mut file = fs.create(&paths.log_temp)?;
-    file.write_all(&log_header())?;
+    let header = log_header();
+    file.write_all(&header)?;
     // The header must be on disk before the name points to it.
     file.sync()?;
     fs.rename(&paths.log_temp, target)?;
     // The new name must be durable before records appended to it are acknowledged.
     fs.sync_dir(&paths.dir)?;
-    Ok(file)
+    Ok((file, header.len() as u64))
 }

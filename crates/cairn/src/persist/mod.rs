@@ -479,22 +479,32 @@ fn read_files(fs: &dyn Fs, paths: &Paths) -> Result<Recovered, OpenError> {
                         break;
                     }
                     Framed::Corrupt => {
-                        recovered.files.damage = Some(format!(
-                            "{} at byte {at}: checksum mismatch",
-                            path.display()
-                        ));
+                        // A write cut short in the zeroed space ahead of the log's end is
+                        // followed by zeros only: torn, not damaged.
+                        if !is_last_write(&bytes[at..]) {
+                            recovered.files.damage = Some(format!(
+                                "{} at byte {at}: checksum mismatch",
+                                path.display()
+                            ));
+                        }
                         stopped = true;
                         break;
                     }
                 }
             }
         }
-        recovered.report.truncated_bytes += (bytes.len() - at) as u64;
+        // What follows the last good record: zeros written ahead, and maybe the remains
+        // of a write cut short.
+        let leftover = bytes[at..]
+            .iter()
+            .rposition(|&b| b != 0)
+            .map_or(0, |i| i + 1);
+        recovered.report.truncated_bytes += leftover as u64;
         recovered
             .files
             .logs
             .push((path.clone(), bytes.len() as u64));
-        existing.push((active, at as u64, bytes.len() == at));
+        existing.push((active, at as u64, leftover == 0));
     }
     recovered.report.replayed_changes = recovered.changes.len();
     recovered.files.last_lsn = recovered.lsn;
@@ -513,14 +523,26 @@ fn read_files(fs: &dyn Fs, paths: &Paths) -> Result<Recovered, OpenError> {
     Ok(recovered)
 }
 
+/// Whether `frame` (from a record that does not check out to the end of the file) is a
+/// write cut short: after the length it claims, only zeros follow.
+fn is_last_write(frame: &[u8]) -> bool {
+    let claimed = frame
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, |b| u32::from_le_bytes(b) as usize);
+    let end = format::FRAME_BYTES.saturating_add(claimed).min(frame.len());
+    frame[end..].iter().all(|&b| b == 0)
+}
+
 /// Opens the log to continue in: cuts what follows its last good record (making the cut
-/// durable before anything is appended after it).
+/// durable before anything is appended after it). Returns the file and where the next
+/// record goes.
 pub(crate) fn resume_log(
     fs: &dyn Fs,
     paths: &Paths,
     active: Active,
     good_bytes: u64,
-) -> Result<Box<dyn FsFile>, OpenError> {
+) -> Result<(Box<dyn FsFile>, u64), OpenError> {
     let path = match active {
         Active::Main => &paths.log,
         Active::Next => &paths.next_log,
@@ -535,7 +557,7 @@ pub(crate) fn resume_log(
             .and_then(|()| file.sync())
             .map_err(|e| io_error(path, e))?;
     }
-    Ok(file)
+    Ok((file, good_bytes))
 }
 
 /// Moves a reference Pushgateway file aside after its groups were imported (it stays

@@ -16,7 +16,7 @@ use super::{
 use crate::GroupingKey;
 use crate::import_gob::ReferenceGroup;
 use crate::persist::format::{ChangeV1, FamilyV1, GroupV1, LabelV1, ModeV1, Payload, TimeV1};
-use crate::persist::log::{Active, Log, create_log_file};
+use crate::persist::log::{Active, Log, Shared, create_log_file};
 use crate::persist::{
     Files, Fs, OpenError, OpenReport, Paths, PersistError, PersistOptions, Problem, Recovered,
     Unreadable, recover, resume_log, set_reference_aside, snapshot,
@@ -32,6 +32,47 @@ pub(crate) struct Durability {
     snapshot_lock: Mutex<()>,
     snapshots_written: AtomicU64,
     last_snapshot: Mutex<Option<SnapshotInfo>>,
+}
+
+/// A change the store made, to be acknowledged once it is durable: at once for a store
+/// that does not persist, after the write-ahead log's fsync for one that does.
+#[must_use = "a change may be acknowledged only once it is durable"]
+#[derive(Debug)]
+pub struct Durable {
+    lsn: u64,
+    log: Option<Arc<Shared>>,
+}
+
+impl Durable {
+    /// Nothing to wait for.
+    pub(super) fn now() -> Durable {
+        Durable { lsn: 0, log: None }
+    }
+
+    pub(super) fn after(log: &Log, lsn: u64) -> Durable {
+        Durable {
+            lsn,
+            log: Some(log.shared()),
+        }
+    }
+
+    /// Blocks until the change is durable.
+    pub fn wait(self) -> Result<(), PersistError> {
+        match &self.log {
+            None => Ok(()),
+            Some(log) => log.wait_durable(self.lsn),
+        }
+    }
+
+    /// Calls `then` once the change is durable (at once if it is, or the store does not
+    /// persist), with the error if it cannot be made durable. `then` may run on the log's
+    /// syncer thread, so it must be quick: send on a channel, wake a task.
+    pub fn then(self, then: impl FnOnce(Result<(), PersistError>) + Send + 'static) {
+        match &self.log {
+            None => then(Ok(())),
+            Some(log) => log.on_durable(self.lsn, Box::new(then)),
+        }
+    }
 }
 
 /// A snapshot that was written.
@@ -58,6 +99,8 @@ pub struct PersistStats {
     pub snapshots_written: u64,
     /// Bytes appended to the log since start-up.
     pub log_bytes_written: u64,
+    /// Batches of changes written to the log and fsynced since start-up.
+    pub log_syncs: u64,
     /// The last snapshot written since start-up.
     pub last_snapshot: Option<SnapshotInfo>,
     /// Why changes are refused right now, if they are.
@@ -124,7 +167,8 @@ impl Store {
                 (file, Active::Main)
             }
         };
-        let log = Log::new(fs.clone(), paths.clone(), file, active, lsn, snapshot_lsn);
+        let log = Log::new(fs.clone(), paths.clone(), file, active, lsn, snapshot_lsn)
+            .map_err(|e| io_error(&paths.log, e))?;
         let store = Store {
             persist: Some(Durability {
                 fs,
@@ -236,6 +280,7 @@ impl Store {
             write_errors: d.log.errors.load(Ordering::Relaxed),
             snapshots_written: d.snapshots_written.load(Ordering::Relaxed),
             log_bytes_written: d.log.bytes_written.load(Ordering::Relaxed),
+            log_syncs: d.log.syncs.load(Ordering::Relaxed),
             last_snapshot: d.last_snapshot.lock().clone(),
             failing: d.log.accepting().err().map(|e| e.to_string()),
         })

@@ -16,7 +16,7 @@ use cairn_expfmt::{MetricFamily, MetricType, NameScheme};
 use parking_lot::RwLock;
 
 pub use check::Inconsistency;
-pub use durable::{PersistStats, SnapshotInfo};
+pub use durable::{Durable, PersistStats, SnapshotInfo};
 pub use family::{PUSH_FAILURE_TIME_FAMILY, PUSH_TIME_FAMILY, StoredFamily};
 pub use render::{ScrapeError, ScrapeFormat};
 
@@ -259,6 +259,20 @@ impl Store {
         families: Vec<MetricFamily>,
         now: SystemTime,
     ) -> Result<(), PushError> {
+        self.push_deferred(key, mode, families, now)?
+            .wait()
+            .map_err(PushError::NotDurable)
+    }
+
+    /// [`Store::push`], returning as soon as the push is in effect, with what to wait for
+    /// before acknowledging it. For front ends that wait without blocking a thread.
+    pub fn push_deferred(
+        &self,
+        key: GroupingKey,
+        mode: PushMode,
+        families: Vec<MetricFamily>,
+        now: SystemTime,
+    ) -> Result<Durable, PushError> {
         // The stored group's own key, when there is one, so that its families share it.
         let existing = self
             .inner
@@ -300,13 +314,13 @@ impl Store {
         };
         let lsn = log.zip(record).map(|(log, record)| log.append(record));
         drop(inner);
-        if let (Some(log), Some(lsn)) = (log, lsn) {
-            let durable = log.wait_durable(lsn);
-            if outcome.is_ok() {
-                durable.map_err(PushError::NotDurable)?;
-            }
-        }
-        outcome
+        // A rejected push's failure time is logged too, but the rejection is answered
+        // without waiting for it.
+        outcome?;
+        Ok(match (log, lsn) {
+            (Some(log), Some(lsn)) => Durable::after(log, lsn),
+            _ => Durable::now(),
+        })
     }
 
     /// Sanitises, checks on their own and renders the pushed families, outside the lock.
@@ -346,6 +360,14 @@ impl Store {
     /// Deletes the group `key` with all its families, timestamps included. Returns whether
     /// it existed; deleting a missing group is not an error.
     pub fn delete(&self, key: &GroupingKey) -> Result<bool, PersistError> {
+        let (existed, durable) = self.delete_deferred(key)?;
+        durable.wait()?;
+        Ok(existed)
+    }
+
+    /// [`Store::delete`], returning as soon as the delete is in effect, with what to wait
+    /// for before acknowledging it.
+    pub fn delete_deferred(&self, key: &GroupingKey) -> Result<(bool, Durable), PersistError> {
         let log = self.persist.as_ref().map(|d| &d.log);
         let record = log.map(|_| durable::delete_change(key));
         let mut inner = self.inner.write();
@@ -353,37 +375,44 @@ impl Store {
             log.accepting()?;
         }
         let removed = inner.remove_group(key);
-        let lsn = match (log, record) {
-            (Some(log), Some(record)) if removed.is_some() => Some(log.append(record)),
-            _ => None,
+        let durable = match (log, record) {
+            (Some(log), Some(record)) if removed.is_some() => {
+                Durable::after(log, log.append(record))
+            }
+            _ => Durable::now(),
         };
         drop(inner);
         let existed = removed.is_some();
         // The group is freed here, after the lock is released.
         drop(removed);
-        if let (Some(log), Some(lsn)) = (log, lsn) {
-            log.wait_durable(lsn)?;
-        }
-        Ok(existed)
+        Ok((existed, durable))
     }
 
     /// Deletes every group; returns how many there were.
     pub fn wipe(&self) -> Result<usize, PersistError> {
+        let (count, durable) = self.wipe_deferred()?;
+        durable.wait()?;
+        Ok(count)
+    }
+
+    /// [`Store::wipe`], returning as soon as the wipe is in effect, with what to wait for
+    /// before acknowledging it.
+    pub fn wipe_deferred(&self) -> Result<(usize, Durable), PersistError> {
         let log = self.persist.as_ref().map(|d| &d.log);
         let mut inner = self.inner.write();
         if let Some(log) = log {
             log.accepting()?;
         }
         let old = std::mem::take(&mut *inner);
-        let lsn = log.map(|log| log.append(durable::wipe_change()));
+        let durable = match log {
+            Some(log) => Durable::after(log, log.append(durable::wipe_change())),
+            None => Durable::now(),
+        };
         drop(inner);
         // Freeing a large store takes a while: not under the lock.
         let count = old.groups.len();
         drop(old);
-        if let (Some(log), Some(lsn)) = (log, lsn) {
-            log.wait_durable(lsn)?;
-        }
-        Ok(count)
+        Ok((count, durable))
     }
 
     /// The group `key`, if stored.
