@@ -11,6 +11,7 @@
 //! is offered, which the reference does not do.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -28,16 +29,22 @@ const PROTOBUF_CONTENT_TYPE: &str =
 const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Renders the store in the format `Accept` asks for, gzipped if `Accept-Encoding` allows.
+///
+/// `size_hint` carries the last exposition's size from scrape to scrape, so that the
+/// buffer is allocated once at about the right size instead of grown by copying.
 pub(crate) fn scrape(
     store: &Store,
     own: &[MetricFamily],
     headers: &HeaderMap,
+    size_hint: &AtomicUsize,
 ) -> Result<Response, HttpError> {
     let Negotiated { format, escaping } = negotiate(header_str(headers, header::ACCEPT));
-    let mut out = Vec::new();
+    let hint = size_hint.load(Ordering::Relaxed);
+    let mut out = Vec::with_capacity(hint + hint / 16);
     store
         .render_with_own(format, own, &mut out)
         .map_err(|e| HttpError::Scrape(e.to_string()))?;
+    size_hint.store(out.len(), Ordering::Relaxed);
     let escaped = if escaping == Escaping::AllowUtf8 || !may_hold_utf8_names(store) {
         None
     } else {
@@ -90,10 +97,7 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {
 /// the default setup any pass over the rendered exposition.
 fn may_hold_utf8_names(store: &Store) -> bool {
     store.config().name_scheme == NameScheme::Utf8
-        || store
-            .groups()
-            .iter()
-            .any(|g| g.families().any(|f| !is_legacy_metric_name(f.name())))
+        || store.any_family_name(|name| !is_legacy_metric_name(name))
 }
 
 /// One clause of an `Accept` header as goautoneg reads it: type and subtype trimmed of

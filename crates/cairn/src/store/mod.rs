@@ -432,6 +432,17 @@ impl Store {
         self.inner.read().groups.len()
     }
 
+    /// Whether any stored family's name satisfies `test` (each name is tested once,
+    /// however many groups hold it).
+    pub fn any_family_name(&self, test: impl Fn(&str) -> bool) -> bool {
+        self.inner
+            .read()
+            .families
+            .by_name
+            .keys()
+            .any(|name| test(name))
+    }
+
     /// Number of stored series, over all groups and families.
     pub fn series_count(&self) -> usize {
         self.inner
