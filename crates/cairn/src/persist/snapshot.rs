@@ -97,7 +97,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Snapshot, Problem> {
     let payload = &bytes[SNAPSHOT_HEADER_BYTES..];
     if payload.len() as u64 != payload_bytes {
         return Err(Problem::Truncated {
-            expected_bytes: SNAPSHOT_HEADER_BYTES as u64 + payload_bytes,
+            expected_bytes: (SNAPSHOT_HEADER_BYTES as u64).saturating_add(payload_bytes),
             found_bytes: bytes.len() as u64,
         });
     }

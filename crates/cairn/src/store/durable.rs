@@ -123,7 +123,11 @@ impl Store {
         let paths = Paths::new(&options.path);
         let now = SystemTime::now();
         let mut recovered = recover(fs.as_ref(), &paths, options.unreadable, now)?;
-        let (inner, mut report, reference) = build(&mut recovered, config.name_scheme, &paths)?;
+        // Restored families are not re-checked against the configured name scheme (as the
+        // reference restores unchecked): they were accepted when stored, perhaps under
+        // `--push.enable-utf8-names`, and the timestamp gauges are always built under the
+        // UTF-8 rules. A restart must not turn a scrape that worked into one that fails.
+        let (inner, mut report, reference) = build(&mut recovered, NameScheme::Utf8, &paths)?;
         let mut fresh_snapshot = false;
         if let Some(from) = reference {
             report.imported_reference = Some(set_reference_aside(fs.as_ref(), &paths, &from, now)?);
@@ -198,7 +202,7 @@ impl Store {
             Unreadable::Refuse,
             SystemTime::now(),
         )?;
-        let (inner, _, _) = build(&mut recovered, config.name_scheme, &paths)?;
+        let (inner, _, _) = build(&mut recovered, NameScheme::Utf8, &paths)?;
         let store = Store::new(config);
         *store.inner.write() = inner;
         Ok((store, recovered.files))

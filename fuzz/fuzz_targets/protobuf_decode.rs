@@ -1,0 +1,20 @@
+//! Protobuf decoders: arbitrary bytes give families or a typed error, never a panic, and
+//! never an allocation beyond the caps of `ProtoLimits`.
+
+#![no_main]
+
+use cairn_expfmt::{ProtoLimits, decode_delimited, decode_message};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let limits = ProtoLimits::default();
+    let _ = decode_delimited(data, &limits);
+    let _ = decode_message(data, &limits);
+    // Small caps, so inputs reach the limit checks too.
+    let tight = ProtoLimits {
+        message_bytes_max: 64,
+        series_max: 4,
+    };
+    let _ = decode_delimited(data, &tight);
+    let _ = decode_message(data, &tight);
+});
