@@ -150,17 +150,9 @@ impl Store {
                         .map_err(|e| io_error(&paths.next_log, e))?;
                 if fresh_snapshot || logs_exist {
                     // The state must be in a snapshot before the logs are replaced.
-                    let mut groups: Vec<_> = inner.groups.values().cloned().collect();
-                    groups.sort_by(|a, b| a.key.cmp(&b.key));
-                    let count = groups.len();
-                    snapshot::write(
-                        fs.as_ref(),
-                        &paths,
-                        lsn,
-                        ExactIter(groups.iter().map(|g| group_to_disk(g)), count),
-                        now,
-                    )
-                    .map_err(|e| io_error(&paths.snapshot, e))?;
+                    let groups = inner.groups.values().cloned().collect();
+                    write_snapshot(fs.as_ref(), &paths, lsn, groups, now)
+                        .map_err(|e| io_error(&paths.snapshot, e))?;
                     snapshot_lsn = lsn;
                 }
                 let file = create_log_file(fs.as_ref(), &paths, &paths.log)
@@ -242,7 +234,7 @@ impl Store {
         } else {
             None
         };
-        let (mut groups, lsn, broken) = {
+        let (groups, lsn, broken) = {
             let inner = self.inner.read();
             let lsn = match next {
                 Some(file) => d.log.switch_to_next(file),
@@ -251,18 +243,10 @@ impl Store {
             let groups: Vec<Arc<Group>> = inner.groups.values().cloned().collect();
             (groups, lsn, d.log.is_broken())
         };
-        groups.sort_by(|a, b| a.key.cmp(&b.key));
         let now = SystemTime::now();
         let count = groups.len();
-        let bytes = snapshot::write(
-            d.fs.as_ref(),
-            &d.paths,
-            lsn,
-            ExactIter(groups.iter().map(|g| group_to_disk(g)), count),
-            now,
-        )
-        .map_err(|e| fail(&d.paths.snapshot, e))?;
-        drop(groups);
+        let bytes = write_snapshot(d.fs.as_ref(), &d.paths, lsn, groups, now)
+            .map_err(|e| fail(&d.paths.snapshot, e))?;
         d.log
             .finish_snapshot(lsn, broken)
             .map_err(|e| fail(&d.paths.log, e))?;
@@ -403,22 +387,18 @@ fn import_group(group: ReferenceGroup, scheme: NameScheme) -> Result<Restored, S
     Ok(Restored { key, families })
 }
 
-/// An iterator with a known length, for the snapshot writer's group count.
-struct ExactIter<I>(I, usize);
-
-impl<I: Iterator> Iterator for ExactIter<I> {
-    type Item = I::Item;
-    fn next(&mut self) -> Option<I::Item> {
-        let item = self.0.next()?;
-        self.1 -= 1;
-        Some(item)
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.1, Some(self.1))
-    }
+/// Writes a snapshot of `groups` (in grouping-key order) holding changes up to `lsn`;
+/// returns its size. The groups are converted one at a time as they are written.
+fn write_snapshot(
+    fs: &dyn Fs,
+    paths: &Paths,
+    lsn: u64,
+    mut groups: Vec<Arc<Group>>,
+    now: SystemTime,
+) -> std::io::Result<u64> {
+    groups.sort_by(|a, b| a.key.cmp(&b.key));
+    snapshot::write(fs, paths, lsn, groups.iter().map(|g| group_to_disk(g)), now)
 }
-
-impl<I: Iterator> ExactSizeIterator for ExactIter<I> {}
 
 /// The log payload of a push that was stored.
 pub(super) fn push_change(
