@@ -60,18 +60,23 @@ pub fn at(n: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + n)
 }
 
+/// Pushes group `i` with `series` series, as the filled stores hold it.
+pub fn push_group(store: &Store, i: usize, series: usize) {
+    store
+        .push(
+            group_key(i),
+            PushMode::Replace,
+            group_families(series, i),
+            at(i as u64),
+        )
+        .expect("benchmark pushes are consistent");
+}
+
 /// A store of `groups` groups of `series` series each.
 pub fn filled_store(groups: usize, series: usize) -> Store {
     let store = Store::new(StoreConfig::default());
     for i in 0..groups {
-        store
-            .push(
-                group_key(i),
-                PushMode::Replace,
-                group_families(series, i),
-                at(i as u64),
-            )
-            .expect("benchmark pushes are consistent");
+        push_group(&store, i, series);
     }
     store
 }

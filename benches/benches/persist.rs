@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use cairn::persist::PersistOptions;
 use cairn::{PushMode, Store, StoreConfig};
-use cairn_bench::{at, group_families, group_key};
+use cairn_bench::{at, group_families, group_key, push_group};
 
 const ROUNDS: usize = 3;
 
@@ -37,14 +37,7 @@ fn main() {
             let store = store.clone();
             std::thread::spawn(move || {
                 for i in (t..groups).step_by(threads) {
-                    store
-                        .push(
-                            group_key(i),
-                            PushMode::Replace,
-                            group_families(series, i),
-                            at(i as u64),
-                        )
-                        .expect("benchmark pushes are consistent");
+                    push_group(&store, i, series);
                 }
             })
         })

@@ -8,43 +8,16 @@ mod app;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use cairn::{Store, StoreConfig};
-use http_body_util::BodyExt;
 use serde_json::Value as Json;
-use tower::ServiceExt;
 
-struct Reply {
-    status: StatusCode,
-    location: Option<String>,
-    body: String,
-}
-
-async fn call(app: &Router, method: &str, path: &str, body: &str) -> Reply {
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .body(Body::from(body.to_owned()))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(header::LOCATION)
-        .map(|v| v.to_str().unwrap().to_owned());
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        location,
-        body: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
-}
+use crate::call;
 
 async fn stats(app: &Router) -> Json {
     let reply = call(app, "GET", "/app/stats", "").await;
     assert_eq!(reply.status, StatusCode::OK);
-    serde_json::from_str(&reply.body).unwrap()
+    serde_json::from_str(&reply.text()).unwrap()
 }
 
 fn example_app() -> Router {
@@ -66,16 +39,16 @@ async fn push_under_prefix_shows_in_scrape_and_app_stats() {
         "rows_copied 1234\nrows_skipped 3\n",
     )
     .await;
-    assert_eq!(push.status, StatusCode::OK, "{}", push.body);
+    assert_eq!(push.status, StatusCode::OK, "{}", push.text());
 
     let scrape = call(&app, "GET", "/pushgateway/metrics", "").await;
     assert_eq!(scrape.status, StatusCode::OK);
     assert!(
         scrape
-            .body
+            .text()
             .contains("rows_copied{instance=\"db1\",job=\"nightly\"} 1234\n"),
         "{}",
-        scrape.body
+        scrape.text()
     );
     // Two pushed series and the group's two timestamp gauges.
     assert_eq!(
@@ -102,9 +75,12 @@ async fn program_routes_sit_beside_the_gateway() {
     let app = example_app();
     let hello = call(&app, "GET", "/", "").await;
     assert_eq!(hello.status, StatusCode::OK);
-    assert!(hello.body.starts_with("hello"));
+    assert!(hello.text().starts_with("hello"));
     let ready = call(&app, "GET", "/pushgateway/-/ready", "").await;
-    assert_eq!((ready.status, ready.body.as_str()), (StatusCode::OK, "OK"));
+    assert_eq!(
+        (ready.status, ready.text().as_str()),
+        (StatusCode::OK, "OK")
+    );
     // The gateway is only under its prefix.
     let unprefixed = call(&app, "GET", "/metrics", "").await;
     assert_eq!(unprefixed.status, StatusCode::NOT_FOUND);
@@ -115,21 +91,21 @@ async fn gateway_redirects_keep_the_prefix() {
     let app = example_app();
     let slash = call(&app, "GET", "/pushgateway/metrics/", "").await;
     assert_eq!(slash.status, StatusCode::MOVED_PERMANENTLY);
-    assert_eq!(slash.location.as_deref(), Some("/pushgateway/metrics"));
+    assert_eq!(slash.header("location"), Some("/pushgateway/metrics"));
 
     let unclean = call(&app, "PUT", "/pushgateway/metrics/job/j//a/b", "x 1\n").await;
     assert_eq!(unclean.status, StatusCode::MOVED_PERMANENTLY);
     assert_eq!(
-        unclean.location.as_deref(),
+        unclean.header("location"),
         Some("/pushgateway/metrics/job/j/a/b")
     );
 
     let api = call(&app, "GET", "/pushgateway/api/v1", "").await;
-    assert_eq!(api.location.as_deref(), Some("/pushgateway/api/v1/"));
+    assert_eq!(api.header("location"), Some("/pushgateway/api/v1/"));
 
     let unknown = call(&app, "GET", "/pushgateway/nothing", "").await;
     assert_eq!(
-        (unknown.status, unknown.body.as_str()),
+        (unknown.status, unknown.text().as_str()),
         (StatusCode::NOT_FOUND, "404 page not found\n")
     );
 }
