@@ -3,7 +3,6 @@
 
 #![forbid(unsafe_code)]
 
-mod duration;
 mod logging;
 mod store_cmd;
 
@@ -15,7 +14,9 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result, bail};
 use cairn::persist::{OpenError, PersistOptions, RealFs, Unreadable};
 use cairn::{Consistency, NameScheme, Store, StoreConfig};
-use cairn_http::{GatewayConfig, QuitSignal};
+use cairn_http::server::{ServeOptions, Server};
+use cairn_http::web::WebConfig;
+use cairn_http::{GatewayConfig, QuitSignal, go_duration};
 use clap::Parser;
 use logging::{LogFormat, LogLevel};
 use tokio::net::TcpListener;
@@ -45,9 +46,17 @@ struct Flags {
     /// package has this flag); accepted, there is no web page yet.
     #[arg(long = "web.local-assets", default_value = "", hide = true)]
     local_assets: String,
-    /// Path of a web configuration file (TLS, basic auth); accepted, not used yet.
+    /// Path of the web configuration file (TLS, basic auth, extra headers, rate limit), in
+    /// the format Prometheus exporters share; re-read when it or a file it names changes.
     #[arg(long = "web.config.file", default_value = "")]
     web_config_file: String,
+    /// Time a client has to send a request's headers; also the longest a kept-alive
+    /// connection may stay idle (Go duration).
+    #[arg(long = "web.header-timeout", default_value = "30s", value_parser = go_duration::parse)]
+    header_timeout: Duration,
+    /// Most connections open at once; further ones are closed as soon as they are accepted.
+    #[arg(long = "web.max-connections", default_value_t = ServeOptions::MAX_CONNECTIONS_DEFAULT)]
+    max_connections: usize,
     /// Path under which the Pushgateway's exposition is served.
     #[arg(long = "web.telemetry-path", default_value = "/metrics")]
     telemetry_path: String,
@@ -79,7 +88,7 @@ struct Flags {
     #[arg(long = "persistence.discard-unreadable")]
     discard_unreadable: bool,
     /// Minimum interval between writes of the persistence file (Go duration, e.g. `5m`).
-    #[arg(long = "persistence.interval", default_value = "5m", value_parser = duration::parse)]
+    #[arg(long = "persistence.interval", default_value = "5m", value_parser = go_duration::parse)]
     persistence_interval: Duration,
     /// Do not check consistency of pushed metrics. DANGEROUS.
     #[arg(
@@ -129,6 +138,11 @@ impl Flags {
             ("web.listen-address", self.listen_addresses.join(",")),
             ("web.systemd-socket", self.systemd_socket.to_string()),
             ("web.config.file", self.web_config_file.clone()),
+            (
+                "web.header-timeout",
+                go_duration::format(self.header_timeout),
+            ),
+            ("web.max-connections", self.max_connections.to_string()),
             ("web.telemetry-path", self.telemetry_path.clone()),
             ("web.external-url", self.external_url.clone()),
             ("web.route-prefix", self.route_prefix.clone()),
@@ -141,7 +155,7 @@ impl Flags {
             ),
             (
                 "persistence.interval",
-                duration::format(self.persistence_interval),
+                go_duration::format(self.persistence_interval),
             ),
             (
                 "push.disable-consistency-check",
@@ -178,6 +192,13 @@ enum Command {
     /// Offline tools on a persistence file: verify, inspect, dump.
     #[command(subcommand)]
     Store(store_cmd::StoreCommand),
+    /// Reads a password from standard input (one line) and prints its bcrypt hash, for
+    /// `basic_auth_users` in the web configuration file.
+    HashPassword {
+        /// bcrypt cost: each step doubles the time a check takes.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(4..=31))]
+        cost: u32,
+    },
 }
 
 /// The path of a URL such as `http://example.com:9091/gateway`: what follows the authority.
@@ -211,14 +232,29 @@ fn main() -> ExitCode {
             };
         }
     };
-    if let Some(Command::Store(command)) = flags.command.take() {
-        return match store_cmd::run(command) {
-            Ok(code) => code,
-            Err(err) => {
-                eprintln!("cairn store: {err:#}");
-                ExitCode::FAILURE
-            }
-        };
+    match flags.command.take() {
+        Some(Command::Store(command)) => {
+            return match store_cmd::run(command) {
+                Ok(code) => code,
+                Err(err) => {
+                    eprintln!("cairn store: {err:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Some(Command::HashPassword { cost }) => {
+            return match hash_password(cost) {
+                Ok(hash) => {
+                    println!("{hash}");
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("cairn hash-password: {err:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        None => {}
     }
     logging::init(flags.log_level, flags.log_format);
     match run(flags) {
@@ -229,6 +265,26 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The bcrypt hash of the password on standard input's first line.
+fn hash_password(cost: u32) -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    if password.len() > 72 {
+        bail!(
+            "bcrypt uses at most 72 bytes of a password; this one has {}",
+            password.len()
+        );
+    }
+    Ok(bcrypt::hash(password, cost)?)
 }
 
 fn run(flags: Flags) -> Result<()> {
@@ -247,12 +303,22 @@ async fn serve(flags: Flags) -> Result<()> {
             "--web.local-assets is ignored: there is no web page yet"
         );
     }
-    if !flags.web_config_file.is_empty() {
-        tracing::warn!(
+    let web = if flags.web_config_file.is_empty() {
+        None
+    } else {
+        let web = Arc::new(WebConfig::load(&flags.web_config_file)?);
+        let settings = web.current();
+        tracing::info!(
             file = %flags.web_config_file,
-            "the web configuration file is not implemented yet and is ignored"
+            tls = settings.is_tls(),
+            http2 = settings.is_tls() && settings.http2(),
+            basic_auth = settings.requires_auth(),
+            rate_limit = settings.rate_limit().is_some(),
+            "web configuration loaded"
         );
-    }
+        tokio::spawn(web.clone().watch(Duration::from_secs(1)));
+        Some(web)
+    };
     let consistency = if flags.disable_consistency_check {
         Consistency::Unchecked
     } else {
@@ -285,7 +351,19 @@ async fn serve(flags: Flags) -> Result<()> {
         start_time: SystemTime::now(),
         quit: quit.clone(),
     };
-    let app = cairn_http::router(store.clone(), config);
+    let mut app = cairn_http::router(store.clone(), config);
+    if let Some(web) = &web {
+        app = cairn_http::web::guard(app, web.clone());
+    }
+    let server = Server::new(
+        app,
+        web,
+        ServeOptions {
+            header_timeout: flags.header_timeout,
+            max_connections: flags.max_connections,
+            ..ServeOptions::default()
+        },
+    );
 
     let mut listeners = Vec::new();
     if flags.systemd_socket {
@@ -327,13 +405,9 @@ async fn serve(flags: Flags) -> Result<()> {
 
     let mut servers = tokio::task::JoinSet::new();
     for listener in listeners {
-        let app = app.clone();
+        let server = server.clone();
         let quit = quit.clone();
-        servers.spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { quit.fired().await })
-                .await
-        });
+        servers.spawn(async move { server.serve(listener, quit.fired()).await });
     }
     tokio::select! {
         () = shutdown_signal() => {

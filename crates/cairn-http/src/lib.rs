@@ -35,12 +35,15 @@ mod build_info;
 mod config;
 mod error;
 mod escape;
+pub mod go_duration;
 mod own;
 mod path;
 mod push;
 mod routes;
 mod scrape;
+pub mod server;
 mod time;
+pub mod web;
 
 pub use config::{GatewayConfig, QuitSignal};
 pub use routes::router;

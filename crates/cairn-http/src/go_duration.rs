@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Parses a Go duration string. Negative durations are refused.
-pub(crate) fn parse(s: &str) -> Result<Duration, String> {
+pub fn parse(s: &str) -> Result<Duration, String> {
     let invalid = || format!("time: invalid duration {s:?}");
     let rest = s.strip_prefix('+').unwrap_or(s);
     if rest == "0" {
@@ -42,7 +42,7 @@ pub(crate) fn parse(s: &str) -> Result<Duration, String> {
 }
 
 /// Formats like Go's `Duration.String`: `5m0s`, `1h30m0s`, `1.5s`, `300ms`, `0s`.
-pub(crate) fn format(d: Duration) -> String {
+pub fn format(d: Duration) -> String {
     let nanos = d.as_nanos();
     if nanos == 0 {
         return "0s".to_owned();
