@@ -111,3 +111,53 @@ pub(crate) fn documented(reference: &Outcome, cairn: &Outcome) -> Option<Documen
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(line: &str) -> Outcome {
+        Outcome::from_line(line)
+    }
+
+    #[test]
+    fn verdicts_tell_accept_reject_and_families_apart() {
+        let a = outcome("A|F m - UNTYPED|M {} - U 3ff0000000000000");
+        let b = outcome("A|F m - UNTYPED|M {} - U 4000000000000000");
+        let e1 = outcome("E 1 invalid\\x20metric\\x20name");
+        let e2 = outcome("E 2 invalid\\x20metric\\x20name");
+        assert_eq!(verdict(&a, &a), Verdict::AgreeAccept);
+        assert_eq!(verdict(&a, &b), Verdict::FamiliesDiffer);
+        assert_eq!(verdict(&a, &e1), Verdict::OnlyReferenceAccepts);
+        assert_eq!(verdict(&e1, &a), Verdict::OnlyCairnAccepts);
+        assert_eq!(verdict(&e1, &e1), Verdict::AgreeReject);
+        assert_eq!(verdict(&e1, &e2), Verdict::ErrorDiffers);
+        assert_eq!(verdict(&a, &outcome("P boom")), Verdict::Panic);
+    }
+
+    #[test]
+    fn invalid_utf8_help_is_documented_only_where_the_reference_got_past_it() {
+        let cairn =
+            outcome("E 2 help\\x20text\\x20\\x22\\x5cxa9\\x22\\x20is\\x20not\\x20valid\\x20UTF-8");
+        assert_eq!(
+            documented(&outcome("A"), &cairn),
+            Some(Documented::HelpNotUtf8)
+        );
+        assert_eq!(
+            documented(&outcome("E 3 invalid\\x20metric\\x20name"), &cairn),
+            Some(Documented::HelpNotUtf8)
+        );
+        assert_eq!(
+            documented(&outcome("E 1 invalid\\x20metric\\x20name"), &cairn),
+            None
+        );
+        assert_eq!(
+            documented(&outcome("E 2 invalid\\x20metric\\x20name"), &cairn),
+            None
+        );
+        assert_eq!(
+            documented(&outcome("A"), &outcome("E 2 invalid\\x20metric\\x20name")),
+            None
+        );
+    }
+}

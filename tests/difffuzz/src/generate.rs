@@ -291,6 +291,62 @@ fn choose<'a>(rng: &mut Rng, clean_body: bool, clean: &[&'a str], any: &[&'a str
     }
 }
 
+/// A number spelled at random: decimal with or without point, exponent and sign, near the
+/// edges of `f64` (and of `u64` and `i64`, for counts and timestamps), hex, with underscores,
+/// or a word for infinity or NaN in random case.
+fn random_number(rng: &mut Rng) -> String {
+    let mut out = String::new();
+    match rng.below(12) {
+        0 => {
+            let word = *rng.pick(&["inf", "infinity", "nan", "in", "infinit", "nana"]);
+            out.push_str(rng.pick::<&str>(&["", "", "+", "-"]));
+            for c in word.chars() {
+                out.push(if rng.one_in(2) {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                });
+            }
+        }
+        1 => {
+            out.push_str(rng.pick::<&str>(&["0x", "0X", "-0x", "0b", "0o"]));
+            for _ in 0..rng.below(6) {
+                out.push(char::from(*rng.pick(b"0123456789abcdefABCDEF_.")));
+            }
+            if rng.one_in(2) {
+                out.push_str(&format!("p{}", rng.below(40) as i64 - 20));
+            }
+        }
+        _ => {
+            out.push_str(rng.pick::<&str>(&["", "", "", "+", "-"]));
+            let digits = |rng: &mut Rng, out: &mut String, n: usize| {
+                for _ in 0..n {
+                    out.push(char::from(b'0' + rng.below(10) as u8));
+                    if rng.one_in(60) {
+                        out.push('_');
+                    }
+                }
+            };
+            let integer = *rng.pick(&[0, 1, 1, 2, 3, 15, 16, 17, 19, 20, 21, 25, 40]);
+            digits(rng, &mut out, integer);
+            if rng.one_in(2) {
+                out.push('.');
+                let fraction = *rng.pick(&[0, 1, 2, 5, 15, 17, 20, 30]);
+                digits(rng, &mut out, fraction);
+            }
+            if rng.one_in(3) {
+                out.push(*rng.pick(&['e', 'E']));
+                out.push_str(rng.pick::<&str>(&["", "+", "-"]));
+                let exponent = *rng.pick(&[
+                    0, 1, 5, 18, 19, 22, 300, 307, 308, 309, 320, 323, 324, 325, 350, 400,
+                ]);
+                out.push_str(&exponent.to_string());
+            }
+        }
+    }
+    out
+}
+
 /// Blanks between tokens: mostly one space, sometimes none, more, or tabs.
 fn blanks(rng: &mut Rng, out: &mut Vec<u8>, at_least_one: bool) {
     let options: &[&[u8]] = &[b" ", b" ", b" ", b" ", b"  ", b"\t", b" \t ", b""];
@@ -462,7 +518,12 @@ fn families_body(rng: &mut Rng) -> Vec<u8> {
                         lines.push(format!("{name}_sum{labels} {}", value(rng)).into_bytes());
                     }
                     if !rng.one_in(4) {
-                        lines.push(format!("{name}_count{labels} {}", value(rng)).into_bytes());
+                        let count = if rng.one_in(4) {
+                            random_number(rng)
+                        } else {
+                            value(rng).to_owned()
+                        };
+                        lines.push(format!("{name}_count{labels} {count}").into_bytes());
                     }
                 }
                 _ => lines.push(format!("{name}{labels} {}", value(rng)).into_bytes()),
@@ -481,6 +542,60 @@ fn families_body(rng: &mut Rng) -> Vec<u8> {
     for line in lines {
         out.extend_from_slice(&line);
         out.push(b'\n');
+    }
+    out
+}
+
+/// A larger body: one or two families with many lines whose label sets repeat in varying
+/// order (so summary and histogram lines must find their series again), lines with many
+/// labels (a duplicate among them now and then) and long label values.
+fn large_body(rng: &mut Rng) -> Vec<u8> {
+    let mut out = Vec::new();
+    for _ in 0..1 + rng.below(2) {
+        let name = family_name(rng);
+        let kind = *rng.pick(&["summary", "histogram", "counter", "untyped"]);
+        if rng.one_in(2) {
+            out.extend_from_slice(format!("# TYPE {name} {kind}\n").as_bytes());
+        }
+        for _ in 0..20 + rng.below(200) {
+            let mut labels = Vec::new();
+            for label in ["a", "b", "c"] {
+                if !rng.one_in(3) {
+                    labels.push(format!("{label}=\"{}\"", rng.below(3)));
+                }
+            }
+            if rng.one_in(30) {
+                let many = 14 + rng.below(10);
+                labels.extend((0..many).map(|i| format!("l{i}=\"v\"")));
+                if rng.one_in(2) {
+                    labels.push(format!("l{}=\"w\"", rng.below(many + 2)));
+                }
+            }
+            if rng.one_in(40) {
+                let long = "x".repeat(1 + rng.below(10_000));
+                labels.push(format!("long=\"{long}\""));
+            }
+            let (suffix, special) = match (kind, rng.below(4)) {
+                ("summary", 0) => ("_sum", String::new()),
+                ("summary", 1) => ("_count", String::new()),
+                ("summary", _) => ("", format!("quantile=\"0.{}\"", rng.below(10))),
+                ("histogram", 0) => ("_sum", String::new()),
+                ("histogram", 1) => ("_count", String::new()),
+                ("histogram", _) => ("_bucket", format!("le=\"{}\"", rng.below(5))),
+                _ => ("", String::new()),
+            };
+            if !special.is_empty() {
+                labels.push(special);
+            }
+            // Any order: the reference finds a series by its sorted label set.
+            for i in (1..labels.len()).rev() {
+                labels.swap(i, rng.below(i + 1));
+            }
+            let value = rng.below(1000);
+            out.extend_from_slice(
+                format!("{name}{suffix}{{{}}} {value}\n", labels.join(",")).as_bytes(),
+            );
+        }
     }
     out
 }
@@ -574,6 +689,26 @@ pub(crate) fn mutate(rng: &mut Rng, mut input: Vec<u8>, donors: &[Vec<u8>]) -> V
             7 if len > 0 => {
                 input.truncate(rng.below(len));
             }
+            8 if rng.one_in(2) => {
+                // A character from anywhere in Unicode, or bytes that are not UTF-8.
+                let at = rng.below(len + 1);
+                let bytes = if rng.one_in(4) {
+                    let bad: &[&[u8]] = &[
+                        b"\xed\xa0\x80",
+                        b"\xc0\xaf",
+                        b"\xf4\x90\x80\x80",
+                        b"\xe2\x82",
+                        b"\x80",
+                    ];
+                    rng.pick(bad).to_vec()
+                } else {
+                    let planes = [0x80, 0x800, 0x1_0000, 0x3_0000, 0x11_0000];
+                    let limit = *rng.pick(&planes);
+                    let c = char::from_u32(rng.below(limit) as u32).unwrap_or('\u{fffd}');
+                    c.to_string().into_bytes()
+                };
+                input.splice(at..at, bytes);
+            }
             _ => {
                 // A structured line spliced in at a line start.
                 let mut line = Vec::new();
@@ -604,6 +739,7 @@ fn line_start(input: &[u8], at: usize) -> usize {
 pub(crate) fn input(seed: u64, index: u64, seeds: &[Vec<u8>]) -> Vec<u8> {
     let mut rng = Rng::new(seed, index);
     match rng.below(10) {
+        0 if rng.one_in(10) => large_body(&mut rng),
         0 | 1 => structured(&mut rng),
         2 | 3 => families_body(&mut rng),
         4 | 5 => {
