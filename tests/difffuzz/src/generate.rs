@@ -509,7 +509,12 @@ fn families_body(rng: &mut Rng) -> Vec<u8> {
                         ("le", "_bucket", LE)
                     };
                     for _ in 0..rng.below(4) {
-                        let special = format!("{label}=\"{}\"", rng.pick(points));
+                        let point = if rng.one_in(5) {
+                            random_number(rng)
+                        } else {
+                            (*rng.pick(points)).to_owned()
+                        };
+                        let special = format!("{label}=\"{point}\"");
                         let line =
                             format!("{name}{suffix}{} {}", with_special(&special), value(rng));
                         lines.push(line.into_bytes());
@@ -541,6 +546,12 @@ fn families_body(rng: &mut Rng) -> Vec<u8> {
     let mut out = Vec::new();
     for line in lines {
         out.extend_from_slice(&line);
+        // Timestamps, on any line of a series.
+        if !line.starts_with(b"#") && rng.one_in(6) {
+            out.push(b' ');
+            let stamp = choose(rng, true, &["1700000000000", "0", "-1", "17"], TIMESTAMPS);
+            out.extend_from_slice(stamp.as_bytes());
+        }
         out.push(b'\n');
     }
     out
