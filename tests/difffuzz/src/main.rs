@@ -3,11 +3,13 @@
 //! they disagree on accept/reject, on the error, or on the parsed families.
 //!
 //! ```text
-//! difffuzz --gobatch PATH [--count N] [--seed S] [--workers W] [--out DIR]
+//! difffuzz --gobatch PATH [--count N] [--seed S] [--workers W] [--out DIR] [--saved-per-kind K]
 //! difffuzz --gobatch PATH --seed S --index I     # show one input and both answers
 //! ```
 //!
-//! Exits 1 if any disagreement is not one the README documents as deliberate.
+//! Defaults: 20,000 inputs, seed 1, one worker (each has its own gobatch), `target/difffuzz`
+//! (emptied first), 20 inputs saved per kind. Exits 1 if any disagreement is not one the
+//! README documents as deliberate.
 
 mod canonical;
 mod compare;
