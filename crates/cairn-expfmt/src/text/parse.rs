@@ -31,6 +31,7 @@
 //! new series) and the series vectors.
 
 mod number;
+mod printable;
 mod quote;
 mod scan;
 

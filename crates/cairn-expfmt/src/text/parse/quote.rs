@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use super::printable::PRINTABLE_RANGES;
+
 /// `%q` of a Go string holding `bytes`: double quotes, backslash escapes for quotes,
 /// backslashes and unprintable characters, and `\xNN` for each byte that is not UTF-8.
 pub(super) fn quote(bytes: &[u8]) -> String {
@@ -54,45 +56,18 @@ fn push_escaped(out: &mut String, c: char, quote: char) {
     };
 }
 
-/// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
-///
-/// Exact for ASCII and Latin-1. Beyond that it treats controls, separators and spaces, format
-/// characters, private-use characters and noncharacters as unprintable; code points that are
-/// unassigned in Go's Unicode tables are printed as they are, where Go escapes them.
+/// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space,
+/// by the Unicode tables of the Go the reference is built with (see [`PRINTABLE_RANGES`]),
+/// so that a code point those tables do not know is escaped as the reference escapes it.
 fn is_printable(c: char) -> bool {
     if c.is_ascii() {
         return (' '..='~').contains(&c);
     }
-    if c.is_control() || c.is_whitespace() {
-        return false;
-    }
     let code = u32::from(c);
-    let format = matches!(
-        code,
-        0xAD | 0x600..=0x605
-            | 0x61C
-            | 0x6DD
-            | 0x70F
-            | 0x890..=0x891
-            | 0x8E2
-            | 0x180E
-            | 0x200B..=0x200F
-            | 0x202A..=0x202E
-            | 0x2060..=0x2064
-            | 0x2066..=0x206F
-            | 0xFEFF
-            | 0xFFF9..=0xFFFB
-            | 0x110BD
-            | 0x110CD
-            | 0x13430..=0x1343F
-            | 0x1BCA0..=0x1BCA3
-            | 0x1D173..=0x1D17A
-            | 0xE0001
-            | 0xE0020..=0xE007F
-    );
-    let private_use = matches!(code, 0xE000..=0xF8FF | 0xF0000..=0x10FFFF);
-    let noncharacter = matches!(code, 0xFDD0..=0xFDEF) || code & 0xFFFE == 0xFFFE;
-    !(format || private_use || noncharacter)
+    // The number of range bounds at or below `code`: odd when it falls inside a range.
+    let bounds_below = PRINTABLE_RANGES.partition_point(|&bound| bound <= code);
+    // A range's end is inclusive, so `code` equal to an end was counted as past it.
+    bounds_below % 2 == 1 || (bounds_below > 0 && PRINTABLE_RANGES[bounds_below - 1] == code)
 }
 
 #[cfg(test)]
@@ -116,6 +91,12 @@ mod tests {
             r#""\u00a0\u200b\u0085""#
         );
         assert_eq!(quote("\u{f0000}".as_bytes()), r#""\U000f0000""#);
+        // Unknown to the reference's tables, so escaped; range bounds on both sides.
+        assert_eq!(quote("\u{1b980}".as_bytes()), r#""\U0001b980""#);
+        assert_eq!(
+            quote("\u{a1}\u{ac}\u{ad}\u{ae}".as_bytes()),
+            "\"¡¬\\u00ad®\""
+        );
     }
 
     #[test]
