@@ -297,6 +297,18 @@ fn run(flags: Flags) -> Result<()> {
 
 async fn serve(flags: Flags) -> Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting cairn");
+    // Each connection is a file descriptor. Raise the soft limit to the hard one, as Go
+    // programs (the reference among them) do at start-up, so that a unit written for the
+    // reference allows as many connections with cairn.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if (limit as usize) < flags.max_connections + 64 => tracing::warn!(
+            open_files = limit,
+            max_connections = flags.max_connections,
+            "the open-file limit is below --web.max-connections; connections beyond it fail"
+        ),
+        Ok(_) => {}
+        Err(err) => tracing::warn!(%err, "cannot raise the open-file limit"),
+    }
     if !flags.local_assets.is_empty() {
         tracing::warn!(
             dir = %flags.local_assets,
