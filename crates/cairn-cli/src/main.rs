@@ -266,6 +266,7 @@ async fn serve(flags: Flags) -> Result<()> {
     let store_config = StoreConfig {
         consistency,
         name_scheme,
+        ..StoreConfig::default()
     };
     let store = Arc::new(open_store(&flags, store_config)?);
     let persister = store

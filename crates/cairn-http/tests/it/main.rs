@@ -41,6 +41,7 @@ fn app_with(config: GatewayConfig) -> Router {
     let store = Store::new(StoreConfig {
         consistency: config.consistency,
         name_scheme: config.name_scheme,
+        ..StoreConfig::default()
     });
     router(Arc::new(store), config)
 }
