@@ -19,6 +19,7 @@ mod bodies;
 mod build_info;
 mod embed;
 mod escaping;
+mod limits;
 mod persistence;
 
 struct Reply {
