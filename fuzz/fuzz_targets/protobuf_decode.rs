@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use cairn_expfmt::{ProtoLimits, decode_delimited, decode_message};
+use cairn_expfmt::{ProtoLimits, PushLimits, decode_delimited, decode_message};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -13,7 +13,13 @@ fuzz_target!(|data: &[u8]| {
     // Small caps, so inputs reach the limit checks too.
     let tight = ProtoLimits {
         message_bytes_max: 64,
-        series_max: 4,
+        push: PushLimits {
+            series_max: 4,
+            labels_per_series_max: 2,
+            metric_name_bytes_max: 8,
+            label_name_bytes_max: 4,
+            label_value_bytes_max: 8,
+        },
     };
     let _ = decode_delimited(data, &tight);
     let _ = decode_message(data, &tight);

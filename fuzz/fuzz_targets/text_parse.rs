@@ -12,20 +12,48 @@
 //! - a summary or histogram `x` next to a family named `x_sum`, `x_count` (or `x_bucket`
 //!   for a histogram) has no unambiguous text form (the encoded `x_sum` lines of `x` join
 //!   the family `x_sum` when that one comes first), so such input is only parsed.
+//!
+//! Under small `PushLimits` the parser accepts exactly the bodies whose unlimited parse
+//! meets the limits (names in HELP and TYPE lines and `_count`-style sample names count
+//! too, so it may refuse more), and gives the same families.
 
 #![no_main]
 
 use std::collections::HashSet;
 
 use cairn_expfmt::{
-    Bucket, Exemplar, Metric, MetricFamily, MetricType, NameScheme, Value, parse_text,
-    write_text_header, write_text_metric,
+    Bucket, Exemplar, Metric, MetricFamily, MetricType, NameScheme, PushLimits, Value,
+    parse_text, parse_text_with_limits, write_text_header, write_text_metric,
+};
+
+const TIGHT: PushLimits = PushLimits {
+    series_max: 4,
+    labels_per_series_max: 2,
+    metric_name_bytes_max: 8,
+    label_name_bytes_max: 4,
+    label_value_bytes_max: 8,
 };
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     for scheme in [NameScheme::Legacy, NameScheme::Utf8] {
-        let Ok(first) = parse_text(data, scheme) else {
+        let unlimited = parse_text(data, scheme);
+        match parse_text_with_limits(data, scheme, &TIGHT) {
+            Ok(limited) => {
+                let same = unlimited
+                    .as_ref()
+                    .is_ok_and(|unlimited| same_families(unlimited, &limited));
+                assert!(same, "{scheme:?}: {unlimited:?}\nlimited: {limited:?}");
+                assert_eq!(TIGHT.check(&limited), Ok(()), "{scheme:?}");
+            }
+            Err(e) => {
+                // A body the unlimited parser takes fails only on a limit.
+                if unlimited.is_ok() {
+                    assert!(e.limit.is_some(), "{scheme:?}: {e}");
+                }
+            }
+        }
+        let Ok(first) = unlimited else {
             continue;
         };
         if !unambiguous(&first) {

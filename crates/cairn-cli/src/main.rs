@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use cairn::persist::{OpenError, PersistOptions, RealFs, Unreadable};
-use cairn::{Consistency, NameScheme, Store, StoreConfig};
+use cairn::{Consistency, NameScheme, PushLimits, Store, StoreConfig};
 use cairn_http::server::{ServeOptions, Server};
 use cairn_http::web::WebConfig;
 use cairn_http::{GatewayConfig, QuitSignal, go_duration};
@@ -123,6 +123,48 @@ struct Flags {
         default_value_t = GatewayConfig::DECOMPRESSED_BYTES_MAX_DEFAULT
     )]
     max_decompressed_bytes: usize,
+    /// Most series one push may hold, over all its families; a summary or histogram series
+    /// counts once. More gets 413, and the parser stops at the first series over.
+    #[arg(
+        long = "push.max-series-per-push",
+        value_name = "SERIES",
+        default_value_t = PushLimits::SERIES_MAX_DEFAULT
+    )]
+    max_series_per_push: usize,
+    /// Most labels one pushed series may carry, not counting the grouping labels and
+    /// `instance` the gateway adds, nor `le` and `quantile`. More gets 413.
+    #[arg(
+        long = "push.max-labels-per-series",
+        value_name = "LABELS",
+        default_value_t = PushLimits::LABELS_PER_SERIES_MAX_DEFAULT
+    )]
+    max_labels_per_series: usize,
+    /// Longest metric name in a push, in bytes; a longer one gets 413.
+    #[arg(
+        long = "push.max-metric-name-bytes",
+        value_name = "BYTES",
+        default_value_t = PushLimits::METRIC_NAME_BYTES_MAX_DEFAULT
+    )]
+    max_metric_name_bytes: usize,
+    /// Longest label name in a push body, in bytes; a longer one gets 413.
+    #[arg(
+        long = "push.max-label-name-bytes",
+        value_name = "BYTES",
+        default_value_t = PushLimits::LABEL_NAME_BYTES_MAX_DEFAULT
+    )]
+    max_label_name_bytes: usize,
+    /// Longest label value in a push body, in bytes (64 KiB); a longer one gets 413.
+    #[arg(
+        long = "push.max-label-value-bytes",
+        value_name = "BYTES",
+        default_value_t = PushLimits::LABEL_VALUE_BYTES_MAX_DEFAULT
+    )]
+    max_label_value_bytes: usize,
+    /// Most series the store may hold, each group's push_time_seconds and
+    /// push_failure_time_seconds included; a push that would take it over gets 413 and
+    /// changes nothing. 0: no cap (as the reference).
+    #[arg(long = "push.max-series", value_name = "SERIES", default_value_t = 0)]
+    max_series: usize,
     /// Only log messages with this severity or above.
     #[arg(long = "log.level", value_enum, default_value = "info")]
     log_level: LogLevel,
@@ -167,12 +209,52 @@ impl Flags {
                 "push.max-decompressed-bytes",
                 self.max_decompressed_bytes.to_string(),
             ),
+            (
+                "push.max-series-per-push",
+                self.max_series_per_push.to_string(),
+            ),
+            (
+                "push.max-labels-per-series",
+                self.max_labels_per_series.to_string(),
+            ),
+            (
+                "push.max-metric-name-bytes",
+                self.max_metric_name_bytes.to_string(),
+            ),
+            (
+                "push.max-label-name-bytes",
+                self.max_label_name_bytes.to_string(),
+            ),
+            (
+                "push.max-label-value-bytes",
+                self.max_label_value_bytes.to_string(),
+            ),
+            ("push.max-series", self.max_series.to_string()),
             ("log.level", self.log_level.as_str().to_owned()),
             ("log.format", self.log_format.as_str().to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect()
+    }
+
+    /// The caps on each push.
+    fn push_limits(&self) -> PushLimits {
+        PushLimits {
+            series_max: self.max_series_per_push,
+            labels_per_series_max: self.max_labels_per_series,
+            metric_name_bytes_max: self.max_metric_name_bytes,
+            label_name_bytes_max: self.max_label_name_bytes,
+            label_value_bytes_max: self.max_label_value_bytes,
+        }
+    }
+
+    /// The cap on the store's series; `--push.max-series=0` is none.
+    fn series_max(&self) -> usize {
+        match self.max_series {
+            0 => StoreConfig::SERIES_MAX_NONE,
+            max => max,
+        }
     }
 
     /// The route prefix: --web.route-prefix, else the external URL's path.
@@ -344,6 +426,8 @@ async fn serve(flags: Flags) -> Result<()> {
     let store_config = StoreConfig {
         consistency,
         name_scheme,
+        push_limits: flags.push_limits(),
+        series_max: flags.series_max(),
     };
     let store = Arc::new(open_store(&flags, store_config)?);
     let persister = store
@@ -591,6 +675,44 @@ mod tests {
     }
 
     #[test]
+    fn limit_flags_have_their_defaults_and_are_read() {
+        let flags = Flags::try_parse_from(["cairn"]).unwrap();
+        assert_eq!(flags.push_limits(), PushLimits::default());
+        assert_eq!(flags.push_limits().series_max, 1_048_576);
+        assert_eq!(flags.push_limits().labels_per_series_max, 128);
+        assert_eq!(flags.push_limits().metric_name_bytes_max, 1024);
+        assert_eq!(flags.push_limits().label_name_bytes_max, 1024);
+        assert_eq!(flags.push_limits().label_value_bytes_max, 65_536);
+        assert_eq!(flags.series_max(), StoreConfig::SERIES_MAX_NONE);
+        assert_eq!(flags.by_name()["push.max-series"], "0");
+        assert_eq!(flags.by_name()["push.max-labels-per-series"], "128");
+
+        let flags = Flags::try_parse_from([
+            "cairn",
+            "--push.max-series-per-push=10",
+            "--push.max-labels-per-series=11",
+            "--push.max-metric-name-bytes=12",
+            "--push.max-label-name-bytes=13",
+            "--push.max-label-value-bytes",
+            "14",
+            "--push.max-series=15",
+        ])
+        .unwrap();
+        assert_eq!(
+            flags.push_limits(),
+            PushLimits {
+                series_max: 10,
+                labels_per_series_max: 11,
+                metric_name_bytes_max: 12,
+                label_name_bytes_max: 13,
+                label_value_bytes_max: 14,
+            }
+        );
+        assert_eq!(flags.series_max(), 15);
+        assert_eq!(flags.by_name()["push.max-label-value-bytes"], "14");
+    }
+
+    #[test]
     fn invalid_flag_values_are_rejected_with_the_allowed_ones() {
         for (args, needle) in [
             (["cairn", "--log.level=verbose"], "debug, info, warn, error"),
@@ -598,6 +720,11 @@ mod tests {
             (
                 ["cairn", "--push.max-body-bytes=64MiB"],
                 "--push.max-body-bytes",
+            ),
+            (["cairn", "--push.max-series=-1"], "--push.max-series"),
+            (
+                ["cairn", "--push.max-labels-per-series=many"],
+                "--push.max-labels-per-series",
             ),
         ] {
             let err = Flags::try_parse_from(args).unwrap_err();
@@ -620,6 +747,24 @@ mod tests {
             .to_string();
         assert!(help.contains("[default: 67108864]"), "{help}");
         assert!(help.contains("[default: 268435456]"), "{help}");
+        for (flag, default) in [
+            ("--push.max-series-per-push", "1048576"),
+            ("--push.max-labels-per-series", "128"),
+            ("--push.max-metric-name-bytes", "1024"),
+            ("--push.max-label-name-bytes", "1024"),
+            ("--push.max-label-value-bytes", "65536"),
+            ("--push.max-series", "0"),
+        ] {
+            let section = help
+                .split(&format!("{flag} <"))
+                .nth(1)
+                .unwrap_or_else(|| panic!("{flag}"));
+            let next_flag = section.find("\n  -").unwrap_or(section.len());
+            assert!(
+                section[..next_flag].contains(&format!("[default: {default}]")),
+                "{flag}: {section}"
+            );
+        }
         assert!(help.contains("[default: info]"), "{help}");
         assert!(help.contains("[default: logfmt]"), "{help}");
     }

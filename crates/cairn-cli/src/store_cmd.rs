@@ -47,6 +47,7 @@ pub(crate) fn run(command: StoreCommand) -> anyhow::Result<ExitCode> {
     let config = StoreConfig {
         consistency: Consistency::Unchecked,
         name_scheme: NameScheme::Utf8,
+        ..StoreConfig::default()
     };
     let loaded = Store::inspect(config, PersistOptions::new(&file));
     match command {

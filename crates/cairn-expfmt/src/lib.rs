@@ -1,7 +1,8 @@
 //! Prometheus exposition formats for cairn: the metric family model, a text format 0.0.4
 //! parser that accepts and rejects what the reference's Go parser does, a protobuf delimited
 //! decoder (and one for a single undelimited message), and text 0.0.4, OpenMetrics 1.0 and
-//! protobuf delimited encoders.
+//! protobuf delimited encoders. Both parsers can enforce [`PushLimits`] (series per body,
+//! labels per series, name and value lengths) while they read.
 //!
 //! Everything here is pure: bytes in, families out, and back. No I/O, no store, no HTTP.
 //!
@@ -20,6 +21,7 @@
 //! ```
 
 mod float;
+mod limits;
 mod model;
 mod names;
 mod openmetrics;
@@ -27,6 +29,7 @@ mod proto;
 mod text;
 
 pub use float::write_float;
+pub use limits::{Limit, LimitExceeded, PushLimits};
 pub use model::{
     Bucket, BucketSpan, Counter, Exemplar, Histogram, Label, Metric, MetricFamily, MetricType,
     Quantile, Summary, Timestamp, Value,
@@ -38,4 +41,7 @@ pub use openmetrics::{
 pub use proto::{
     ProtoDecodeError, ProtoLimits, decode_delimited, decode_message, encode_delimited,
 };
-pub use text::{TextParseError, encode_text, parse_text, write_text_header, write_text_metric};
+pub use text::{
+    TextParseError, encode_text, parse_text, parse_text_with_limits, write_text_header,
+    write_text_metric,
+};

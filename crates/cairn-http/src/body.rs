@@ -5,8 +5,8 @@ use std::io::Read;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, header};
-use cairn::{MetricFamily, NameScheme};
-use cairn_expfmt::{ProtoLimits, decode_delimited, parse_text};
+use cairn::{MetricFamily, NameScheme, PushLimits};
+use cairn_expfmt::{ProtoDecodeError, ProtoLimits, decode_delimited, parse_text_with_limits};
 use flate2::read::MultiGzDecoder;
 
 use crate::error::HttpError;
@@ -165,21 +165,38 @@ pub(crate) fn is_protobuf_delimited(content_type: &str) -> bool {
     proto && delimited
 }
 
-/// Parses a push body by its Content-Type: protobuf delimited or else text 0.0.4.
+/// Parses a push body by its Content-Type: protobuf delimited or else text 0.0.4, under
+/// the store's per-push caps, so that a body over one fails before it is built.
 pub(crate) fn parse_body(
     headers: &HeaderMap,
     body: &[u8],
     scheme: NameScheme,
+    limits: &PushLimits,
 ) -> Result<Vec<MetricFamily>, HttpError> {
     let protobuf = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(is_protobuf_delimited);
     if protobuf {
-        decode_delimited(body, &ProtoLimits::default())
-            .map_err(|e| HttpError::BadRequest(e.to_string()))
+        let limits = ProtoLimits {
+            push: *limits,
+            ..ProtoLimits::default()
+        };
+        decode_delimited(body, &limits).map_err(|e| match e {
+            ProtoDecodeError::Limit { offset, exceeded } => HttpError::PushLimit {
+                exceeded,
+                place: format!("metric family at byte {offset}: "),
+            },
+            e => HttpError::BadRequest(e.to_string()),
+        })
     } else {
-        parse_text(body, scheme).map_err(|e| HttpError::BadRequest(e.to_string()))
+        parse_text_with_limits(body, scheme, limits).map_err(|e| match e.limit {
+            Some(exceeded) => HttpError::PushLimit {
+                exceeded,
+                place: format!("line {}: ", e.line),
+            },
+            None => HttpError::BadRequest(e.to_string()),
+        })
     }
 }
 

@@ -327,11 +327,7 @@ pub(crate) fn escape_protobuf(body: &[u8], scheme: Escaping) -> Option<Vec<u8>> 
         return None;
     }
     // The exposition is our own output, so the caps for untrusted bodies do not apply.
-    let limits = ProtoLimits {
-        message_bytes_max: usize::MAX,
-        series_max: usize::MAX,
-    };
-    let mut families = decode_delimited(body, &limits).ok()?;
+    let mut families = decode_delimited(body, &ProtoLimits::NONE).ok()?;
     let mut changed = false;
     for family in &mut families {
         changed |= escape_family(family, scheme);

@@ -3,8 +3,9 @@
 //!
 //! [`router`] is a thin layer: it reads grouping keys from push URLs, decodes bodies (text
 //! 0.0.4 or protobuf delimited, optionally gzip- or snappy-compressed, under the size caps
-//! of [`GatewayConfig`]), hands them to the store, and renders scrapes (escaping UTF-8
-//! names as the scraper's `Accept` asks) and the JSON API. It can be served on its own (the
+//! of [`GatewayConfig`] and the store's per-push limits, answering 413 to a body over one),
+//! hands them to the store, and renders scrapes (escaping UTF-8 names as the scraper's
+//! `Accept` asks) and the JSON API. It can be served on its own (the
 //! `cairn` binary does) or merged into another axum program with a `route_prefix` (see
 //! `examples/embed`). With a persistent store ([`cairn::Store::open`]) every change is
 //! acknowledged only once it is durable, and a failing disk answers 503.

@@ -12,6 +12,8 @@ use std::sync::Mutex;
 use cairn::{MetricFamily, MetricType, OwnFamily, Store};
 use cairn_expfmt::{Counter, Label, Metric, Quantile, Summary, Value};
 
+use crate::error::RequestLimit;
+
 /// How many recent observations per method the push summaries' quantiles are taken over.
 pub(crate) const WINDOW_OBSERVATIONS_MAX: usize = 1024;
 
@@ -26,9 +28,10 @@ const SNAPSHOTS: &str = "pushgateway_persistence_snapshots_total";
 const LOG_BYTES: &str = "pushgateway_persistence_log_bytes_total";
 const FAILING: &str = "pushgateway_persistence_failing";
 const LOG_SYNCS: &str = "pushgateway_persistence_log_syncs_total";
+const LIMIT_REJECTIONS: &str = "pushgateway_limit_rejections_total";
 
 /// Every own family: name, type, help (client_golang's wording for `process_*`).
-const DECLARED: [(&str, MetricType, &str); 15] = [
+const DECLARED: [(&str, MetricType, &str); 16] = [
     (
         BUILD_INFO,
         MetricType::Gauge,
@@ -48,6 +51,11 @@ const DECLARED: [(&str, MetricType, &str); 15] = [
         PUSH_SIZE,
         MetricType::Summary,
         "HTTP request size for pushes to the Pushgateway.",
+    ),
+    (
+        LIMIT_REJECTIONS,
+        MetricType::Counter,
+        "Requests refused because they exceeded a limit, by limit: the --push.max-* flag of that name.",
     ),
     (
         WRITE_ERRORS,
@@ -169,6 +177,8 @@ struct Counts {
     durations: BTreeMap<&'static str, Window>,
     /// method to approximate request sizes in bytes.
     sizes: BTreeMap<&'static str, Window>,
+    /// Refusals by limit, in the order of [`RequestLimit::ALL`].
+    limit_rejections: [u64; RequestLimit::ALL.len()],
 }
 
 /// The gateway's own counters, shared by all requests.
@@ -187,6 +197,14 @@ impl OwnMetrics {
         };
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         *counts.requests.entry((code, handler, method)).or_default() += 1;
+    }
+
+    /// Counts a request refused by `limit`.
+    pub(crate) fn count_limit_rejection(&self, limit: RequestLimit) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = RequestLimit::ALL.iter().position(|&l| l == limit) {
+            counts.limit_rejections[i] += 1;
+        }
     }
 
     /// Records one push (`method` is `put` or `post`).
@@ -236,6 +254,21 @@ impl OwnMetrics {
                 .collect();
             out.push(family(name, metrics));
         }
+        // Every limit from the start, so that a rate or an alert works before the first
+        // refusal.
+        let rejections = RequestLimit::ALL
+            .iter()
+            .zip(counts.limit_rejections)
+            .map(|(limit, n)| Metric {
+                labels: labels(&[("limit", limit.label())]),
+                value: Value::Counter(Counter {
+                    value: n as f64,
+                    ..Counter::default()
+                }),
+                timestamp_ms: None,
+            })
+            .collect();
+        out.push(family(LIMIT_REJECTIONS, rejections));
         drop(counts);
         if let Some(stats) = store.persist_stats() {
             for (name, value) in [

@@ -77,7 +77,12 @@ pub(crate) async fn push(
 ) -> Result<Response, HttpError> {
     let bytes = read_body(body, ContentEncoding::of(headers), config.body_limits()).await?;
     let key = grouping_key(path, config)?;
-    let families = parse_body(headers, &bytes, config.name_scheme)?;
+    let families = parse_body(
+        headers,
+        &bytes,
+        config.name_scheme,
+        &store.config().push_limits,
+    )?;
     let result = match store.push_deferred(key, mode, families, SystemTime::now()) {
         Ok(durable) => acknowledged(durable).await.map_err(PushError::NotDurable),
         Err(err) => Err(err),
@@ -87,6 +92,26 @@ pub(crate) async fn push(
         Err(PushError::NotDurable(err)) => {
             tracing::error!(method = ?mode, path, err = %err, "push not persisted");
             return Err(HttpError::Unavailable(err.to_string()));
+        }
+        // Limits are answered in both modes: nothing was stored, and the client must know.
+        Err(PushError::LimitExceeded(exceeded)) => {
+            tracing::warn!(method = ?mode, path, err = %exceeded, "push over a limit");
+            return Err(HttpError::PushLimit {
+                exceeded,
+                place: String::new(),
+            });
+        }
+        Err(
+            err @ PushError::StoreFull {
+                series_after,
+                series_max,
+            },
+        ) => {
+            tracing::warn!(method = ?mode, path, err = %err, "push over the store's series cap");
+            return Err(HttpError::StoreFull {
+                series_after,
+                series_max,
+            });
         }
         Err(err) => {
             tracing::error!(method = ?mode, path, err = %err, "push rejected");

@@ -108,9 +108,11 @@ async fn push_route(State(gw): Shared, request: Request) -> Response {
     };
     let started = Instant::now();
     let size_bytes = request_size_bytes(&parts);
-    let response = push::push(&gw.store, &gw.config, mode, path, &parts.headers, body)
-        .await
-        .unwrap_or_else(IntoResponse::into_response);
+    let result = push::push(&gw.store, &gw.config, mode, path, &parts.headers, body).await;
+    if let Some(limit) = result.as_ref().err().and_then(HttpError::limit) {
+        gw.metrics.count_limit_rejection(limit);
+    }
+    let response = result.unwrap_or_else(IntoResponse::into_response);
     gw.metrics
         .observe_push(method, started.elapsed().as_secs_f64(), size_bytes);
     gw.metrics
@@ -158,7 +160,12 @@ async fn bad_gzip(gw: &Gateway, request: Request) -> Result<Request, Response> {
     let (parts, body) = request.into_parts();
     match read_body(body, encoding, gw.config.body_limits()).await {
         Ok(bytes) => Ok(Request::from_parts(parts, Body::from(bytes))),
-        Err(err) => Err(err.into_response()),
+        Err(err) => {
+            if let Some(limit) = err.limit() {
+                gw.metrics.count_limit_rejection(limit);
+            }
+            Err(err.into_response())
+        }
     }
 }
 

@@ -38,7 +38,18 @@ mod tests;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use cairn_expfmt::{MetricFamily, ProtoDecodeError, ProtoLimits};
+use cairn_expfmt::{MetricFamily, ProtoDecodeError, ProtoLimits, PushLimits};
+
+/// Caps on one family of the reference's file: the decoder's defaults for its size and
+/// series, but no caps on labels or names, which the reference never had (a file it
+/// wrote must import, whatever `--push.max-*` says about new pushes).
+const IMPORT_LIMITS: ProtoLimits = ProtoLimits {
+    message_bytes_max: 64 << 20,
+    push: PushLimits {
+        series_max: PushLimits::SERIES_MAX_DEFAULT,
+        ..PushLimits::NONE
+    },
+};
 
 use gob::{Stream, Value, WireType};
 
@@ -115,7 +126,8 @@ pub(crate) enum ImportError {
         offset: usize,
         group: String,
         family: String,
-        source: ProtoDecodeError,
+        /// Boxed: the decoder's errors are large, and this one is rare.
+        source: Box<ProtoDecodeError>,
     },
 }
 
@@ -199,7 +211,7 @@ impl std::fmt::Display for ImportError {
 impl std::error::Error for ImportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ImportError::InvalidFamily { source, .. } => Some(source),
+            ImportError::InvalidFamily { source, .. } => Some(source.as_ref()),
             _ => None,
         }
     }
@@ -451,14 +463,15 @@ fn group_from_value(
                 family: String::from_utf8_lossy(name).into_owned(),
                 reason,
             })?;
-            let family = cairn_expfmt::decode_message(payload, &ProtoLimits::default()).map_err(
-                |source| ImportError::InvalidFamily {
-                    offset: offset_in(input, payload),
-                    group: describe_group(&labels),
-                    family: String::from_utf8_lossy(name).into_owned(),
-                    source,
-                },
-            )?;
+            let family =
+                cairn_expfmt::decode_message(payload, &IMPORT_LIMITS).map_err(|source| {
+                    ImportError::InvalidFamily {
+                        offset: offset_in(input, payload),
+                        group: describe_group(&labels),
+                        family: String::from_utf8_lossy(name).into_owned(),
+                        source: Box::new(source),
+                    }
+                })?;
             families.insert(name, ReferenceFamily { pushed_at, family });
         }
     }

@@ -49,7 +49,10 @@ mod import_gob;
 pub mod persist;
 mod store;
 
-pub use cairn_expfmt::{MetricFamily, MetricType, NameScheme, parse_text};
+pub use cairn_expfmt::{
+    Limit, LimitExceeded, MetricFamily, MetricType, NameScheme, PushLimits, parse_text,
+    parse_text_with_limits,
+};
 pub use grouping_key::{GroupingKey, GroupingKeyError};
 pub use store::{
     Consistency, Durable, Group, Inconsistency, OwnFamily, PUSH_FAILURE_TIME_FAMILY,

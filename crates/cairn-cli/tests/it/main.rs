@@ -133,6 +133,20 @@ impl Server {
         Some(reply)
     }
 
+    /// The reply to a PUT of `body` to `path`.
+    fn put(&self, path: &str, body: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            stream,
+            "PUT {path} HTTP/1.0\r\nHost: test\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).unwrap();
+        reply
+    }
+
     /// The pushed part of the scrape (no own families), as the reference's captures are.
     fn pushed(&self) -> String {
         let reply = self.get("/metrics").unwrap();
@@ -236,4 +250,35 @@ fn the_reference_file_is_imported_and_kept_aside() {
     let server = Server::start(&[&flag]);
     assert_eq!(server.pushed(), expected);
     assert_eq!(server.stop(), Some(0));
+}
+
+#[test]
+fn limit_flags_reach_the_store_and_a_bad_value_is_a_usage_error() {
+    let server = Server::start(&["--push.max-labels-per-series=1", "--push.max-series=4"]);
+    let reply = server.put("/metrics/job/a", "m{x=\"1\",y=\"2\"} 1\n");
+    assert!(reply.starts_with("HTTP/1.0 413"), "{reply}");
+    assert!(
+        reply.ends_with(
+            "series of metric \"m\" has 2 labels, more than --push.max-labels-per-series=1\n"
+        ),
+        "{reply}"
+    );
+    let reply = server.put("/metrics/job/a", "m{x=\"1\"} 1\nn 1\n");
+    assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
+    let reply = server.put("/metrics/job/b", "");
+    assert!(reply.starts_with("HTTP/1.0 413"), "{reply}");
+    assert!(reply.contains("--push.max-series=4"), "{reply}");
+    let status = server.get("/api/v1/status").unwrap();
+    assert!(status.contains("\"push.max-series\":\"4\""), "{status}");
+    let scrape = server.get("/metrics").unwrap();
+    assert!(scrape.contains("pushgateway_limit_rejections_total{limit=\"series\"} 1\n"));
+    drop(server);
+
+    let out = cairn(&["--push.max-series=lots"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--push.max-series"),
+        "{}",
+        text(&out.stderr)
+    );
 }

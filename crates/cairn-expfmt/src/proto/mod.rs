@@ -24,11 +24,11 @@
 //!   them and writes them back out in protobuf expositions).
 //!
 //! Limits ([`ProtoLimits`]): a length prefix larger than `message_bytes_max` is rejected
-//! before anything is allocated for it, and the top level of every message is scanned for
-//! its series before prost decodes it, so `series_max` holds before the series exist.
-//! Everything else is bounded by the input: each decoded element needs at least one input
-//! byte and is at most a few hundred bytes in memory. Malformed input is an error, never a
-//! panic.
+//! before anything is allocated for it, and every message is scanned (its name, its series,
+//! their labels' names and values, without decoding any of them) before prost decodes it,
+//! so the [`PushLimits`] hold before what they forbid exists. Everything else is bounded by
+//! the input: each decoded element needs at least one input byte and is at most a few
+//! hundred bytes in memory. Malformed input is an error, never a panic.
 
 mod convert;
 mod encode;
@@ -38,23 +38,33 @@ use std::collections::HashMap;
 
 use prost::Message as _;
 
-use crate::MetricFamily;
+use crate::limits::preview;
+use crate::{LimitExceeded, MetricFamily, PushLimits};
 
 /// Caps on what a protobuf body may make the decoder allocate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProtoLimits {
     /// Largest accepted single message (one metric family), in bytes. Default 64 MiB.
     pub message_bytes_max: usize,
-    /// Most series (`Metric` messages) accepted in one body, counting those of families
-    /// that a later family of the same name replaces. Default 1,048,576.
-    pub series_max: usize,
+    /// Caps on the body's content. Series are counted over the whole body, including
+    /// those of families that a later family of the same name replaces. Default
+    /// [`PushLimits::default`].
+    pub push: PushLimits,
+}
+
+impl ProtoLimits {
+    /// No caps at all: for bytes that are trusted, such as the gateway's own output.
+    pub const NONE: ProtoLimits = ProtoLimits {
+        message_bytes_max: usize::MAX,
+        push: PushLimits::NONE,
+    };
 }
 
 impl Default for ProtoLimits {
     fn default() -> Self {
         ProtoLimits {
             message_bytes_max: 64 << 20,
-            series_max: 1 << 20,
+            push: PushLimits::default(),
         }
     }
 }
@@ -108,12 +118,12 @@ pub enum ProtoDecodeError {
         /// The type number it carries.
         number: i32,
     },
-    /// The body holds more series than [`ProtoLimits::series_max`].
-    TooManySeries {
+    /// A message exceeds one of [`ProtoLimits::push`].
+    Limit {
         /// Where the length prefix of the message that crossed the limit starts.
         offset: usize,
-        /// The limit.
-        max: usize,
+        /// Which cap, and by what.
+        exceeded: LimitExceeded,
     },
 }
 
@@ -155,10 +165,9 @@ impl std::fmt::Display for ProtoDecodeError {
                 f,
                 "metric family {name:?} at byte {offset} has unknown type {number}"
             ),
-            ProtoDecodeError::TooManySeries { offset, max } => write!(
-                f,
-                "the message at byte {offset} takes the body over the limit of {max} series"
-            ),
+            ProtoDecodeError::Limit { offset, exceeded } => {
+                write!(f, "metric family at byte {offset}: {exceeded}")
+            }
         }
     }
 }
@@ -205,13 +214,8 @@ pub fn decode_delimited(
         let (message, after) = rest[prefix_bytes..].split_at(message_bytes);
         rest = after;
 
-        series = series.saturating_add(count_series(message));
-        if series > limits.series_max {
-            return Err(ProtoDecodeError::TooManySeries {
-                offset,
-                max: limits.series_max,
-            });
-        }
+        check_limits(message, &limits.push, &mut series)
+            .map_err(|exceeded| ProtoDecodeError::Limit { offset, exceeded })?;
         let decoded = messages::MetricFamily::decode(message).map_err(|error| {
             ProtoDecodeError::InvalidMessage {
                 offset,
@@ -235,8 +239,8 @@ pub fn decode_delimited(
 /// family in its persistence file.
 ///
 /// The rules and limits are those of [`decode_delimited`] for one message: `input` longer
-/// than `message_bytes_max` is rejected before decoding, and so is a message with more than
-/// `series_max` series. Every `offset` in an error is 0, the start of `input`. Empty input
+/// than `message_bytes_max` is rejected before decoding, and so is a message over one of
+/// the [`ProtoLimits::push`] caps. Every `offset` in an error is 0, the start of `input`. Empty input
 /// is an empty family (name `""`, type counter, no series), as Go's `proto.Unmarshal`
 /// makes of it.
 pub fn decode_message(
@@ -250,12 +254,10 @@ pub fn decode_message(
             max: limits.message_bytes_max,
         });
     }
-    if count_series(input) > limits.series_max {
-        return Err(ProtoDecodeError::TooManySeries {
-            offset: 0,
-            max: limits.series_max,
-        });
-    }
+    check_limits(input, &limits.push, &mut 0).map_err(|exceeded| ProtoDecodeError::Limit {
+        offset: 0,
+        exceeded,
+    })?;
     let decoded = messages::MetricFamily::decode(input).map_err(|error| {
         ProtoDecodeError::InvalidMessage {
             offset: 0,
@@ -310,61 +312,141 @@ fn read_varint(input: &[u8]) -> Result<(u64, usize), VarintError> {
     Err(VarintError::Truncated)
 }
 
-/// The number of `metric` entries (field 4) at the top level of an encoded
-/// `MetricFamily`, found by skipping over every field without decoding it.
+/// The length-delimited fields at the top level of an encoded message, as (field number,
+/// payload), found by skipping over every field without decoding it.
 ///
-/// On malformed input it stops and returns the count so far: prost then rejects the
-/// message, having decoded no more entries than were counted. Entries inside an unknown
-/// group are skipped by prost, and are not counted.
-fn count_series(message: &[u8]) -> usize {
-    const METRIC_KEY: u64 = (4 << 3) | 2;
-    let mut count = 0usize;
-    let mut group_depth = 0usize;
-    let mut pos = 0usize;
-    while pos < message.len() {
-        let Ok((key, key_bytes)) = read_varint(&message[pos..]) else {
-            break;
-        };
-        pos += key_bytes;
-        let skip = match key & 7 {
-            0 => match read_varint(&message[pos..]) {
-                Ok((_, value_bytes)) => value_bytes as u64,
-                Err(_) => break,
-            },
-            1 => 8,
-            2 => {
-                let Ok((length, length_bytes)) = read_varint(&message[pos..]) else {
-                    break;
-                };
-                pos += length_bytes;
-                if group_depth == 0 && key == METRIC_KEY {
-                    count += 1;
+/// On malformed input it stops: prost then rejects the message, having decoded no more
+/// than was scanned. Fields inside an unknown group are skipped by prost, and are not
+/// given.
+struct Fields<'a> {
+    message: &'a [u8],
+    pos: usize,
+    group_depth: usize,
+}
+
+fn fields(message: &[u8]) -> Fields<'_> {
+    Fields {
+        message,
+        pos: 0,
+        group_depth: 0,
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = (u64, &'a [u8]);
+
+    fn next(&mut self) -> Option<(u64, &'a [u8])> {
+        while self.pos < self.message.len() {
+            let (key, key_bytes) = read_varint(&self.message[self.pos..]).ok()?;
+            self.pos += key_bytes;
+            let mut payload = None;
+            let skip = match key & 7 {
+                0 => read_varint(&self.message[self.pos..]).ok()?.1 as u64,
+                1 => 8,
+                2 => {
+                    let (length, length_bytes) = read_varint(&self.message[self.pos..]).ok()?;
+                    self.pos += length_bytes;
+                    let start = self.pos;
+                    let end = usize::try_from(length)
+                        .ok()
+                        .and_then(|length| start.checked_add(length))
+                        .filter(|&end| end <= self.message.len())?;
+                    if self.group_depth == 0 {
+                        payload = Some(&self.message[start..end]);
+                    }
+                    length
                 }
-                length
-            }
-            3 => {
-                group_depth += 1;
-                0
-            }
-            4 => match group_depth.checked_sub(1) {
-                Some(depth) => {
-                    group_depth = depth;
+                3 => {
+                    self.group_depth += 1;
                     0
                 }
-                None => break,
-            },
-            5 => 4,
-            _ => break,
-        };
-        match usize::try_from(skip)
-            .ok()
-            .and_then(|skip| pos.checked_add(skip))
-        {
-            Some(next) => pos = next,
-            None => break,
+                4 => {
+                    self.group_depth = self.group_depth.checked_sub(1)?;
+                    0
+                }
+                5 => 4,
+                _ => return None,
+            };
+            self.pos = usize::try_from(skip)
+                .ok()
+                .and_then(|skip| self.pos.checked_add(skip))?;
+            if let Some(payload) = payload {
+                return Some((key >> 3, payload));
+            }
         }
+        None
     }
-    count
+}
+
+/// Field numbers of the messages the scan looks into.
+const FAMILY_NAME: u64 = 1;
+const FAMILY_METRIC: u64 = 4;
+const METRIC_LABEL: u64 = 1;
+const LABEL_NAME: u64 = 1;
+const LABEL_VALUE: u64 = 2;
+
+/// Checks an encoded `MetricFamily` against `limits` without decoding it: its name's
+/// length, its series (added to `series`, the count so far in the body), their label
+/// counts and their label names' and values' lengths. Only what prost would decode is
+/// looked at; malformed parts end the scan, and prost rejects them.
+fn check_limits(
+    message: &[u8],
+    limits: &PushLimits,
+    series: &mut usize,
+) -> Result<(), LimitExceeded> {
+    // Of a repeated scalar field, prost keeps the last.
+    let name_bytes = fields(message)
+        .filter(|&(number, _)| number == FAMILY_NAME)
+        .last()
+        .map_or(&[][..], |(_, name)| name);
+    // Lengths are compared on the bytes; text is made for the errors only.
+    let name = String::from_utf8_lossy(name_bytes);
+    if name_bytes.len() > limits.metric_name_bytes_max {
+        return Err(LimitExceeded::MetricNameBytes {
+            name: preview(&name),
+            bytes: name_bytes.len(),
+            max: limits.metric_name_bytes_max,
+        });
+    }
+    for (_, metric) in fields(message).filter(|&(number, _)| number == FAMILY_METRIC) {
+        if *series >= limits.series_max {
+            return Err(LimitExceeded::SeriesPerPush {
+                max: limits.series_max,
+            });
+        }
+        *series += 1;
+        let mut labels = 0usize;
+        for (_, label) in fields(metric).filter(|&(number, _)| number == METRIC_LABEL) {
+            labels += 1;
+            let mut label_name: &[u8] = &[];
+            let mut value: &[u8] = &[];
+            for (number, payload) in fields(label) {
+                match number {
+                    LABEL_NAME => label_name = payload,
+                    LABEL_VALUE => value = payload,
+                    _ => {}
+                }
+            }
+            if label_name.len() > limits.label_name_bytes_max {
+                return Err(LimitExceeded::LabelNameBytes {
+                    metric: preview(&name),
+                    name: preview(&String::from_utf8_lossy(label_name)),
+                    bytes: label_name.len(),
+                    max: limits.label_name_bytes_max,
+                });
+            }
+            if value.len() > limits.label_value_bytes_max {
+                return Err(LimitExceeded::LabelValueBytes {
+                    metric: preview(&name),
+                    label: preview(&String::from_utf8_lossy(label_name)),
+                    bytes: value.len(),
+                    max: limits.label_value_bytes_max,
+                });
+            }
+        }
+        limits.check_label_count(&name, labels)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -386,6 +468,12 @@ mod tests {
         assert_eq!(read_varint(&[0x80; 11]), Err(VarintError::Overflow));
         assert_eq!(read_varint(&[]), Err(VarintError::Truncated));
         assert_eq!(read_varint(&[0x80, 0x80]), Err(VarintError::Truncated));
+    }
+
+    fn count_series(message: &[u8]) -> usize {
+        fields(message)
+            .filter(|&(number, _)| number == FAMILY_METRIC)
+            .count()
     }
 
     #[test]
@@ -420,14 +508,20 @@ mod tests {
     #[test]
     fn series_max_is_checked_before_decoding() {
         let limits = ProtoLimits {
-            series_max: 2,
+            push: PushLimits {
+                series_max: 2,
+                ..PushLimits::default()
+            },
             ..ProtoLimits::default()
         };
         // Three empty metrics followed by garbage that prost would reject.
         let body = [0x08, 0x22, 0x00, 0x22, 0x00, 0x22, 0x00, 0xff, 0xff];
         assert_eq!(
             decode_delimited(&body, &limits),
-            Err(ProtoDecodeError::TooManySeries { offset: 0, max: 2 })
+            Err(ProtoDecodeError::Limit {
+                offset: 0,
+                exceeded: LimitExceeded::SeriesPerPush { max: 2 }
+            })
         );
         let two = [0x04, 0x22, 0x00, 0x22, 0x00];
         assert_eq!(decode_delimited(&two, &limits).unwrap()[0].metrics.len(), 2);
@@ -436,13 +530,19 @@ mod tests {
     #[test]
     fn series_max_counts_across_messages_and_replaced_families() {
         let limits = ProtoLimits {
-            series_max: 2,
+            push: PushLimits {
+                series_max: 2,
+                ..PushLimits::default()
+            },
             ..ProtoLimits::default()
         };
         let body = [0x02, 0x22, 0x00, 0x02, 0x22, 0x00, 0x02, 0x22, 0x00];
         assert_eq!(
             decode_delimited(&body, &limits),
-            Err(ProtoDecodeError::TooManySeries { offset: 6, max: 2 })
+            Err(ProtoDecodeError::Limit {
+                offset: 6,
+                exceeded: LimitExceeded::SeriesPerPush { max: 2 }
+            })
         );
     }
 
@@ -511,7 +611,10 @@ mod tests {
         let message = [0x22, 0x00, 0x22, 0x00, 0x22, 0x00];
         let limits = ProtoLimits {
             message_bytes_max: 5,
-            series_max: 2,
+            push: PushLimits {
+                series_max: 2,
+                ..PushLimits::default()
+            },
         };
         assert_eq!(
             decode_message(&message, &limits),
@@ -527,11 +630,112 @@ mod tests {
         };
         assert_eq!(
             decode_message(&message, &limits),
-            Err(ProtoDecodeError::TooManySeries { offset: 0, max: 2 })
+            Err(ProtoDecodeError::Limit {
+                offset: 0,
+                exceeded: LimitExceeded::SeriesPerPush { max: 2 }
+            })
         );
         assert!(matches!(
             decode_message(&[0x0a, 0x05, b'x'], &ProtoLimits::default()),
             Err(ProtoDecodeError::InvalidMessage { offset: 0, .. })
+        ));
+    }
+
+    /// One delimited family `name` with one series holding `labels`.
+    fn body_with_labels(name: &str, labels: &[(&str, &str)]) -> Vec<u8> {
+        let family = MetricFamily {
+            name: name.into(),
+            help: None,
+            metric_type: MetricType::Gauge,
+            unit: None,
+            metrics: vec![Metric {
+                labels: labels
+                    .iter()
+                    .map(|&(name, value)| crate::Label::new(name, value))
+                    .collect(),
+                value: Value::Gauge(1.0),
+                timestamp_ms: None,
+            }],
+        };
+        let mut body = Vec::new();
+        encode_delimited(&mut body, &family);
+        body
+    }
+
+    #[test]
+    fn label_and_name_caps_are_checked_before_decoding_and_inclusive() {
+        let limits = ProtoLimits {
+            push: PushLimits {
+                series_max: 1,
+                labels_per_series_max: 2,
+                metric_name_bytes_max: 3,
+                label_name_bytes_max: 2,
+                label_value_bytes_max: 4,
+            },
+            ..ProtoLimits::default()
+        };
+        let at_caps = body_with_labels("abc", &[("ab", "wxyz"), ("c", "")]);
+        assert_eq!(
+            decode_delimited(&at_caps, &limits).unwrap()[0].metrics[0]
+                .labels
+                .len(),
+            2
+        );
+        let exceeded = |body: Vec<u8>| match decode_delimited(&body, &limits) {
+            Err(ProtoDecodeError::Limit {
+                offset: 0,
+                exceeded,
+            }) => exceeded,
+            other => panic!("expected a limit error, got {other:?}"),
+        };
+        assert_eq!(
+            exceeded(body_with_labels("abc", &[("a", ""), ("b", ""), ("c", "")])),
+            LimitExceeded::LabelsPerSeries {
+                metric: "abc".into(),
+                labels: 3,
+                max: 2
+            }
+        );
+        assert_eq!(
+            exceeded(body_with_labels("abcd", &[])),
+            LimitExceeded::MetricNameBytes {
+                name: "abcd".into(),
+                bytes: 4,
+                max: 3
+            }
+        );
+        assert_eq!(
+            exceeded(body_with_labels("a", &[("abc", "")])),
+            LimitExceeded::LabelNameBytes {
+                metric: "a".into(),
+                name: "abc".into(),
+                bytes: 3,
+                max: 2
+            }
+        );
+        assert_eq!(
+            exceeded(body_with_labels("a", &[("l", "vwxyz")])),
+            LimitExceeded::LabelValueBytes {
+                metric: "a".into(),
+                label: "l".into(),
+                bytes: 5,
+                max: 4
+            }
+        );
+        assert_eq!(
+            decode_delimited(&body_with_labels("a", &[("l", "vwxyz")]), &limits)
+                .unwrap_err()
+                .to_string(),
+            "metric family at byte 0: value of label \"l\" of metric \"a\" is 5 bytes long, \
+             more than the limit of 4"
+        );
+        // Checked before prost: a label value over the cap in an otherwise broken message.
+        let mut broken = body_with_labels("a", &[("l", "vwxyz")]);
+        broken[0] += 2;
+        broken.extend_from_slice(&[0x18, 0x63]);
+        assert!(matches!(
+            decode_delimited(&broken, &limits),
+            Err(ProtoDecodeError::Limit { .. })
         ));
     }
 

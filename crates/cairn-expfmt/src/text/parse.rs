@@ -25,6 +25,11 @@
 //!   versions of the reference (`{"my.metric","dotted.label"="v"} 1`, `# TYPE "my.metric"
 //!   gauge`), and `\"` is a valid escape in help text.
 //!
+//! [`parse_text_with_limits`] also enforces [`PushLimits`] while reading: a name or label
+//! value over its cap fails as soon as it is read, a series stops storing labels past its
+//! cap (they are only counted, for the error), and the series past the cap ends the parse,
+//! so a hostile body cannot make the parser build what the caps forbid.
+//!
 //! The input is split into lines with `memchr`, and each line is scanned in place: names,
 //! values and label values without escapes are slices of the input, so the only allocations
 //! are the owned strings of the model (one per family name, label name and label value of a
@@ -42,8 +47,8 @@ use std::hash::{BuildHasher, RandomState};
 use memchr::memchr;
 
 use crate::{
-    Bucket, Counter, Histogram, Label, Metric, MetricFamily, MetricType, NameScheme, Quantile,
-    Summary, Value,
+    Bucket, Counter, Histogram, Label, LimitExceeded, Metric, MetricFamily, MetricType, NameScheme,
+    PushLimits, Quantile, Summary, Value,
 };
 use number::{count_from_float, parse_float, parse_timestamp};
 use quote::{quote, quote_byte};
@@ -51,11 +56,14 @@ use scan::{NameKind, find_either, find_quote_or_backslash, is_blank, name_length
 
 /// Why a text body was rejected: the line and the reason, worded as the reference words it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TextParseError {
     /// 1-based line number.
     pub line: usize,
     /// The reason.
     pub message: String,
+    /// The cap the body exceeds, when that is the reason ([`parse_text_with_limits`]).
+    pub limit: Option<LimitExceeded>,
 }
 
 impl std::fmt::Display for TextParseError {
@@ -70,9 +78,21 @@ impl std::fmt::Display for TextParseError {
 
 impl std::error::Error for TextParseError {}
 
-/// Parses a text format 0.0.4 body into families, in order of first appearance.
+/// Parses a text format 0.0.4 body into families, in order of first appearance, without
+/// caps (as the reference does). For bodies from untrusted clients, use
+/// [`parse_text_with_limits`].
 pub fn parse_text(input: &[u8], scheme: NameScheme) -> Result<Vec<MetricFamily>, TextParseError> {
-    let mut parser = Parser::new(scheme);
+    parse_text_with_limits(input, scheme, &PushLimits::NONE)
+}
+
+/// [`parse_text`] under `limits`: a body over one of them fails with the line where the
+/// cap was crossed and [`TextParseError::limit`] set.
+pub fn parse_text_with_limits(
+    input: &[u8],
+    scheme: NameScheme,
+    limits: &PushLimits,
+) -> Result<Vec<MetricFamily>, TextParseError> {
+    let mut parser = Parser::new(scheme, *limits);
     // Mostly the whole body is UTF-8: checking it once here spares checking every name and
     // label value on its own.
     let text = std::str::from_utf8(input).ok();
@@ -107,15 +127,28 @@ enum Failure {
     EndOfInput,
     /// Anything else, with the reference's wording.
     Invalid(String),
+    /// A cap of [`PushLimits`].
+    Limit(LimitExceeded),
 }
 
 impl Failure {
     fn at_line(self, line: usize) -> TextParseError {
-        let message = match self {
-            Failure::EndOfInput => "unexpected end of input stream".to_owned(),
-            Failure::Invalid(message) => message,
+        let (message, limit) = match self {
+            Failure::EndOfInput => ("unexpected end of input stream".to_owned(), None),
+            Failure::Invalid(message) => (message, None),
+            Failure::Limit(exceeded) => (exceeded.to_string(), Some(exceeded)),
         };
-        TextParseError { line, message }
+        TextParseError {
+            line,
+            message,
+            limit,
+        }
+    }
+}
+
+impl From<LimitExceeded> for Failure {
+    fn from(exceeded: LimitExceeded) -> Failure {
+        Failure::Limit(exceeded)
     }
 }
 
@@ -351,6 +384,13 @@ const RECENT_NAMES: usize = 4;
 #[derive(Debug)]
 struct Parser<'a> {
     scheme: NameScheme,
+    limits: PushLimits,
+    /// Series made so far, for [`PushLimits::series_max`].
+    series: usize,
+    /// Labels of the current line read but not kept in `labels`, which holds no more than
+    /// [`PushLimits::labels_per_series_max`] (plus two for a `quantile` or `le` that may
+    /// turn out not to be a label): counted only, for the error.
+    labels_dropped: usize,
     families: Vec<FamilyBuilder>,
     family_by_name: HashMap<Box<str>, usize>,
     /// The last names looked up and what they resolved to, most recent first. What a name
@@ -373,9 +413,12 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn new(scheme: NameScheme) -> Self {
+    fn new(scheme: NameScheme, limits: PushLimits) -> Self {
         Parser {
             scheme,
+            limits,
+            series: 0,
+            labels_dropped: 0,
             families: Vec::new(),
             family_by_name: HashMap::new(),
             recently_resolved: [(
@@ -490,10 +533,13 @@ impl<'a> Parser<'a> {
     /// A metric name at the position: unquoted, or, under the UTF-8 scheme, quoted. Empty
     /// when there is none.
     fn metric_name(&self, line: &mut Cursor<'a>) -> Result<Cow<'a, str>, Failure> {
-        if self.scheme == NameScheme::Utf8 && line.peek() == Some(b'"') {
-            return line.quoted("metric name");
-        }
-        Ok(Cow::Borrowed(line.name(NameKind::Metric)?))
+        let name = if self.scheme == NameScheme::Utf8 && line.peek() == Some(b'"') {
+            line.quoted("metric name")?
+        } else {
+            Cow::Borrowed(line.name(NameKind::Metric)?)
+        };
+        self.limits.check_metric_name(&name)?;
+        Ok(name)
     }
 
     /// `# HELP name text`, `# TYPE name type`, or any other comment.
@@ -556,6 +602,7 @@ impl<'a> Parser<'a> {
     /// `name{labels} value timestamp`, with the labels and the timestamp optional.
     fn sample_line(&mut self, line: &mut Cursor<'a>) -> Result<(), Failure> {
         self.labels.clear();
+        self.labels_dropped = 0;
         self.label_name_hashes.clear();
         let mut target = None;
         if !(self.scheme == NameScheme::Utf8 && line.peek() == Some(b'{')) {
@@ -596,8 +643,7 @@ impl<'a> Parser<'a> {
                 )));
             }
         }
-        self.add_sample(target, special, value, timestamp_ms);
-        Ok(())
+        self.add_sample(target, special, value, timestamp_ms)
     }
 
     /// Resolves the metric name of a sample line; its family's type is now fixed.
@@ -643,6 +689,7 @@ impl<'a> Parser<'a> {
                     if name.is_empty() {
                         return Err(invalid("invalid metric name"));
                     }
+                    self.limits.check_metric_name(&name)?;
                     let resolved = self.begin_sample(name);
                     special_name = self.families[resolved.family].special_label();
                     special_value = self.adopt_labels_read_before_name(resolved)?;
@@ -672,6 +719,10 @@ impl<'a> Parser<'a> {
                 return Err(invalid("label name \"__name__\" is reserved"));
             }
             let is_special = special_name == Some(&*name);
+            if !is_special {
+                self.limits
+                    .check_label_name(self.family_name(target), &name)?;
+            }
             let byte = line.skip_blanks_to_current()?;
             if byte != b'=' {
                 return Err(invalid(format!(
@@ -710,7 +761,13 @@ impl<'a> Parser<'a> {
                 }
             };
             if !is_special {
-                self.labels.push(PendingLabel { name, value });
+                self.limits
+                    .check_label_value(self.family_name(target), &name, &value)?;
+                if self.labels.len() < self.limits.labels_per_series_max.saturating_add(2) {
+                    self.labels.push(PendingLabel { name, value });
+                } else {
+                    self.labels_dropped += 1;
+                }
             }
             line.pos += 1;
             if closes {
@@ -718,10 +775,14 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
-        match target {
-            Some(target) => Ok((target, special_value)),
-            None => Err(invalid("invalid metric name")),
-        }
+        let Some(target) = target else {
+            return Err(invalid("invalid metric name"));
+        };
+        self.limits.check_label_count(
+            self.family_name(Some(target)),
+            self.labels.len() + self.labels_dropped,
+        )?;
+        Ok((target, special_value))
     }
 
     /// Whether the current line has a label named `name` already.
@@ -798,14 +859,14 @@ impl<'a> Parser<'a> {
         special: Option<f64>,
         value: f64,
         timestamp_ms: Option<i64>,
-    ) {
+    ) -> Result<(), Failure> {
         self.open_family(target.family);
         let kind = self.families[target.family]
             .kind
             .unwrap_or(MetricType::Untyped);
         let value = match kind {
             MetricType::Summary | MetricType::Histogram => {
-                let series = self.series_with_current_labels(target.family, kind);
+                let series = self.series_with_current_labels(target.family, kind)?;
                 let metric = &mut self.families[target.family].family.metrics[series];
                 // The reference drops the quantile or bucket of a `NaN` label value.
                 let special = special.filter(|special| !special.is_nan());
@@ -837,7 +898,7 @@ impl<'a> Parser<'a> {
                 if timestamp_ms.is_some() {
                     metric.timestamp_ms = timestamp_ms;
                 }
-                return;
+                return Ok(());
             }
             MetricType::Counter => Value::Counter(Counter {
                 value,
@@ -848,37 +909,59 @@ impl<'a> Parser<'a> {
             // The reference sets no value for these, and its error for that gets lost.
             MetricType::GaugeHistogram => Value::Unset,
         };
+        self.count_new_series()?;
         let labels = owned_labels(&mut self.labels);
         self.families[target.family].family.metrics.push(Metric {
             labels,
             value,
             timestamp_ms,
         });
+        Ok(())
+    }
+
+    /// Counts a series about to be made, failing instead when it is one too many.
+    fn count_new_series(&mut self) -> Result<(), Failure> {
+        if self.series >= self.limits.series_max {
+            return Err(Failure::Limit(LimitExceeded::SeriesPerPush {
+                max: self.limits.series_max,
+            }));
+        }
+        self.series += 1;
+        Ok(())
     }
 
     /// The index of the summary or histogram series of the open family with the current
     /// line's labels, added (with these labels and an empty value) if there is none yet.
-    fn series_with_current_labels(&mut self, family: usize, kind: MetricType) -> usize {
-        let builder = &mut self.families[family];
-        let metrics = &mut builder.family.metrics;
-        let labels = &mut self.labels;
+    fn series_with_current_labels(
+        &mut self,
+        family: usize,
+        kind: MetricType,
+    ) -> Result<usize, Failure> {
+        let builder = &self.families[family];
         if let Some(last) = builder.last_series {
-            if same_label_set(&metrics[last].labels, labels) {
-                return last;
+            if same_label_set(&builder.family.metrics[last].labels, &self.labels) {
+                return Ok(last);
             }
         }
         // Order-independent: the same labels in another order are the same series.
-        let hash = labels.iter().fold(0u64, |sum, label| {
+        let hash = self.labels.iter().fold(0u64, |sum, label| {
             sum.wrapping_add(self.hasher.hash_one((&*label.name, &*label.value)))
         });
+        let metrics = &builder.family.metrics;
         let found = match builder.series_by_hash.get(&hash) {
-            Some(&series) if same_label_set(&metrics[series].labels, labels) => Some(series),
+            Some(&series) if same_label_set(&metrics[series].labels, &self.labels) => Some(series),
             // Two label sets with one hash: rare enough for a scan.
             Some(_) => metrics
                 .iter()
-                .position(|metric| same_label_set(&metric.labels, labels)),
+                .position(|metric| same_label_set(&metric.labels, &self.labels)),
             None => None,
         };
+        if found.is_none() {
+            self.count_new_series()?;
+        }
+        let builder = &mut self.families[family];
+        let metrics = &mut builder.family.metrics;
+        let labels = &mut self.labels;
         let series = found.unwrap_or_else(|| {
             // Room for as many quantiles or buckets as the series before has: usually all
             // series of a family have the same.
@@ -909,7 +992,7 @@ impl<'a> Parser<'a> {
             metrics.len() - 1
         });
         builder.last_series = Some(series);
-        series
+        Ok(series)
     }
 }
 

@@ -2,9 +2,9 @@
 //! bodies, native histograms, malformed and oversized input, and a roundtrip property.
 
 use cairn_expfmt::{
-    Bucket, BucketSpan, Counter, Exemplar, Histogram, Label, Metric, MetricFamily, MetricType,
-    NameScheme, ProtoDecodeError, ProtoLimits, Quantile, Summary, Timestamp, Value,
-    decode_delimited, encode_delimited, parse_text,
+    Bucket, BucketSpan, Counter, Exemplar, Histogram, Label, LimitExceeded, Metric, MetricFamily,
+    MetricType, NameScheme, ProtoDecodeError, ProtoLimits, PushLimits, Quantile, Summary,
+    Timestamp, Value, decode_delimited, encode_delimited, parse_text,
 };
 use proptest::prelude::*;
 
@@ -922,13 +922,22 @@ fn too_many_series_are_rejected() {
     ];
     let body = encode(&families);
     let limits = |series_max| ProtoLimits {
-        series_max,
+        push: PushLimits {
+            series_max,
+            ..PushLimits::default()
+        },
         ..ProtoLimits::default()
     };
     assert_eq!(decode_delimited(&body, &limits(5)).unwrap(), families);
     let error = decode_delimited(&body, &limits(4)).unwrap_err();
     assert!(
-        matches!(error, ProtoDecodeError::TooManySeries { max: 4, .. }),
+        matches!(
+            error,
+            ProtoDecodeError::Limit {
+                exceeded: LimitExceeded::SeriesPerPush { max: 4 },
+                ..
+            }
+        ),
         "{error:?}"
     );
 }

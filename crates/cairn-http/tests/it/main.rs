@@ -19,6 +19,7 @@ mod bodies;
 mod build_info;
 mod embed;
 mod escaping;
+mod limits;
 mod persistence;
 mod web;
 
@@ -42,6 +43,7 @@ fn app_with(config: GatewayConfig) -> Router {
     let store = Store::new(StoreConfig {
         consistency: config.consistency,
         name_scheme: config.name_scheme,
+        ..StoreConfig::default()
     });
     router(Arc::new(store), config)
 }

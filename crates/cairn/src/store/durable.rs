@@ -556,7 +556,8 @@ impl Inner {
             }
             ChangeV1::Failure { labels, at } => {
                 let key = self.stored_key(key_from_disk(labels)?);
-                self.record_failure(&key, at.to_system());
+                // Logged only when it changed something, so no cap applies here.
+                self.record_failure(&key, at.to_system(), usize::MAX);
             }
             ChangeV1::Delete { labels } => {
                 self.remove_group(&key_from_disk(labels)?);

@@ -12,7 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use cairn_expfmt::{MetricFamily, MetricType, NameScheme};
+use cairn_expfmt::{LimitExceeded, MetricFamily, MetricType, NameScheme, PushLimits};
 use parking_lot::RwLock;
 
 pub use check::Inconsistency;
@@ -46,12 +46,35 @@ pub enum PushMode {
 }
 
 /// How a store behaves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreConfig {
     /// Whether pushes are checked.
     pub consistency: Consistency,
     /// Which label names are valid in pushed series.
     pub name_scheme: NameScheme,
+    /// Caps on each push, checked before anything else ([`PushError::LimitExceeded`]).
+    /// Front ends parse bodies under the same caps, so that they hold while parsing.
+    pub push_limits: PushLimits,
+    /// Most series the store holds, counting each group's two timestamp gauges; a push
+    /// that would take the store over it is rejected ([`PushError::StoreFull`]).
+    /// Default: no cap ([`StoreConfig::SERIES_MAX_NONE`]).
+    pub series_max: usize,
+}
+
+impl StoreConfig {
+    /// [`StoreConfig::series_max`] for no cap.
+    pub const SERIES_MAX_NONE: usize = usize::MAX;
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            consistency: Consistency::default(),
+            name_scheme: NameScheme::default(),
+            push_limits: PushLimits::default(),
+            series_max: Self::SERIES_MAX_NONE,
+        }
+    }
 }
 
 /// A family the front end exposes itself next to the pushed ones (the reference's own
@@ -70,11 +93,21 @@ pub struct OwnFamily {
 /// Own families by name.
 pub(crate) type OwnFamilies = BTreeMap<String, OwnFamily>;
 
-/// Why a push was rejected. Nothing stored changed except the group's
-/// `push_failure_time_seconds` (and the group's creation if it was new).
+/// Why a push was rejected. Nothing stored changed, except, for
+/// [`PushError::Inconsistent`], the group's `push_failure_time_seconds` (and the group's
+/// creation if it was new).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PushError {
+    /// The push exceeds one of [`StoreConfig::push_limits`].
+    LimitExceeded(LimitExceeded),
+    /// The push would take the store over [`StoreConfig::series_max`].
+    StoreFull {
+        /// How many series the store would hold after the push.
+        series_after: usize,
+        /// The cap.
+        series_max: usize,
+    },
     /// The push is invalid or inconsistent with what is stored.
     Inconsistent(Inconsistency),
     /// The push could not be made durable. It may still be in effect (and survive a
@@ -91,12 +124,28 @@ impl fmt::Display for PushError {
                     "pushed metrics are invalid or inconsistent with existing metrics: {reason}"
                 )
             }
+            PushError::LimitExceeded(e) => write!(f, "{e}"),
+            PushError::StoreFull {
+                series_after,
+                series_max,
+            } => write!(
+                f,
+                "push would make the store hold {series_after} series, more than the limit of {series_max}"
+            ),
             PushError::NotDurable(e) => write!(f, "{e}"),
         }
     }
 }
 
-impl std::error::Error for PushError {}
+impl std::error::Error for PushError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PushError::LimitExceeded(e) => Some(e),
+            PushError::NotDurable(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// One group: its grouping key and its families, including the two timestamp gauges.
 #[derive(Clone, Debug)]
@@ -154,12 +203,16 @@ struct Inner {
     families: Families,
 }
 
-/// Every family name's index, and how many stored families break a rule on their own
-/// (unchecked mode only).
+/// Every family name's index, how many stored families break a rule on their own
+/// (unchecked mode only), and how many series all stored families hold.
 #[derive(Debug, Default)]
 struct Families {
     by_name: BTreeMap<String, FamilyIndex>,
     invalid: usize,
+    /// Series of every stored family, the timestamp gauges included: kept up to date by
+    /// `swap` and `remove`, which every change goes through, so that the cap on the
+    /// store's series costs nothing to check.
+    series: usize,
 }
 
 impl Families {
@@ -181,6 +234,7 @@ impl Families {
         if new.problem().is_some() {
             self.invalid += 1;
         }
+        self.series = self.series - old.map_or(0, |f| f.series_count()) + new.series_count();
         match self.by_name.get_mut(new.name()) {
             Some(index) => index.replace(old, new, found),
             None => {
@@ -195,6 +249,7 @@ impl Families {
         if family.problem().is_some() {
             self.invalid -= 1;
         }
+        self.series -= family.series_count();
         if let Some(index) = self.by_name.get_mut(family.name()) {
             index.remove(family);
             if index.is_empty() {
@@ -250,8 +305,11 @@ impl Store {
     /// `push_failure_time_seconds` are ignored: the store keeps those itself. A later
     /// family with the same name as an earlier one in the same push wins.
     ///
-    /// On rejection the group gets `push_failure_time_seconds = now` (and is created with
-    /// `push_time_seconds = 0` if it did not exist), and nothing else changes.
+    /// When the push breaks a rule ([`PushError::Inconsistent`]) the group gets
+    /// `push_failure_time_seconds = now` (and is created with `push_time_seconds = 0` if it
+    /// did not exist, and if the store has room for its two series), and nothing else
+    /// changes. A push over a limit ([`PushError::LimitExceeded`],
+    /// [`PushError::StoreFull`]) changes nothing at all.
     pub fn push(
         &self,
         key: GroupingKey,
@@ -273,6 +331,10 @@ impl Store {
         families: Vec<MetricFamily>,
         now: SystemTime,
     ) -> Result<Durable, PushError> {
+        self.config
+            .push_limits
+            .check(&families)
+            .map_err(PushError::LimitExceeded)?;
         // The stored group's own key, when there is one, so that its families share it.
         let existing = self
             .inner
@@ -294,6 +356,15 @@ impl Store {
         if let Some(log) = log {
             log.accepting().map_err(PushError::NotDurable)?;
         }
+        if let Ok(new) = &prepared {
+            let (series_now, series_after) = inner.series_after(&key, mode, new);
+            if series_after > self.config.series_max && series_after > series_now {
+                return Err(PushError::StoreFull {
+                    series_after,
+                    series_max: self.config.series_max,
+                });
+            }
+        }
         let checked = prepared.and_then(|new| match self.config.consistency {
             Consistency::Checked => {
                 let found = inner.check(&key, mode, &new, &own, now)?;
@@ -307,8 +378,11 @@ impl Store {
                 (Ok(()), record)
             }
             Err(reason) => {
-                inner.record_failure(&key, now);
-                let record = log.map(|_| durable::failure_change(&key, now));
+                let changed = inner.record_failure(&key, now, self.config.series_max);
+                // Replaying the record makes the same change, or none, as here.
+                let record = log
+                    .filter(|_| changed)
+                    .map(|_| durable::failure_change(&key, now));
                 (Err(PushError::Inconsistent(reason)), record)
             }
         };
@@ -443,19 +517,49 @@ impl Store {
             .any(|name| test(name))
     }
 
-    /// Number of stored series, over all groups and families.
+    /// Number of stored series, over all groups and families, the timestamp gauges
+    /// included: what [`StoreConfig::series_max`] caps. A series that two groups hold
+    /// (possible only with [`Consistency::Unchecked`]) counts twice.
     pub fn series_count(&self) -> usize {
-        self.inner
-            .read()
-            .families
-            .by_name
-            .values()
-            .map(|f| f.series_count())
-            .sum()
+        self.inner.read().families.series
     }
 }
 
 impl Inner {
+    /// The store's series now, and after `new` is pushed to group `key` with `mode`: the
+    /// families the push replaces stop counting, the push's start, and so do the
+    /// timestamp gauges of a group that lacks them. Costs O(push + the group's families).
+    fn series_after(
+        &self,
+        key: &GroupingKey,
+        mode: PushMode,
+        new: &[Arc<StoredFamily>],
+    ) -> (usize, usize) {
+        let now = self.families.series;
+        let pushed: usize = new.iter().map(|f| f.series_count()).sum();
+        let Some(group) = self.groups.get(key) else {
+            return (now, now + pushed + 2);
+        };
+        let replaced: usize = match mode {
+            PushMode::Replace => group
+                .families
+                .iter()
+                .filter(|(name, _)| *name != PUSH_TIME_FAMILY && *name != PUSH_FAILURE_TIME_FAMILY)
+                .map(|(_, f)| f.series_count())
+                .sum(),
+            PushMode::Merge => new
+                .iter()
+                .filter_map(|f| group.families.get(f.name()))
+                .map(|f| f.series_count())
+                .sum(),
+        };
+        let stamps = [PUSH_TIME_FAMILY, PUSH_FAILURE_TIME_FAMILY]
+            .into_iter()
+            .filter(|name| !group.families.contains_key(*name))
+            .count();
+        (now, now - replaced + pushed + stamps)
+    }
+
     /// The cross-group rules, for a push whose families already passed their own checks:
     /// one type per name, no series held by another group, no summary or histogram suffix
     /// collisions in the store as it would be after the push.
@@ -618,8 +722,14 @@ impl Inner {
 
     /// The failure path: the group's failure time becomes `now`; a new group is created
     /// with push time 0, unless its timestamp series would clash with another group's
-    /// (the reference stores it anyway and then fails every scrape).
-    fn record_failure(&mut self, key: &Arc<GroupingKey>, now: SystemTime) {
+    /// (the reference stores it anyway and then fails every scrape) or take the store over
+    /// `series_max`. Returns whether anything changed.
+    fn record_failure(
+        &mut self,
+        key: &Arc<GroupingKey>,
+        now: SystemTime,
+        series_max: usize,
+    ) -> bool {
         let failure = Arc::new(StoredFamily::timestamp_gauge(
             key.clone(),
             PUSH_FAILURE_TIME_FAMILY,
@@ -631,7 +741,10 @@ impl Inner {
                 .families
                 .insert(PUSH_FAILURE_TIME_FAMILY.to_owned(), failure.clone());
             self.families.swap(old.as_ref(), &failure, None);
-            return;
+            return true;
+        }
+        if self.families.series.saturating_add(2) > series_max {
+            return false;
         }
         let push_time = Arc::new(StoredFamily::timestamp_gauge(
             key.clone(),
@@ -645,7 +758,7 @@ impl Inner {
                 .is_some_and(|index| index.series_held_by_other_than(family.key(0), key))
         });
         if clashes {
-            return;
+            return false;
         }
         let mut group = Group::new(key.clone());
         for family in [push_time, failure] {
@@ -653,6 +766,7 @@ impl Inner {
             group.families.insert(family.name().to_owned(), family);
         }
         self.groups.insert(key.clone(), Arc::new(group));
+        true
     }
 
     fn remove_group(&mut self, key: &GroupingKey) -> Option<Arc<Group>> {

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use cairn::{Consistency, GroupingKey, MetricFamily, PushMode, ScrapeFormat, Store, StoreConfig};
+use cairn::{
+    Consistency, GroupingKey, MetricFamily, PushError, PushMode, ScrapeFormat, Store, StoreConfig,
+};
 use cairn_expfmt::{
     Bucket, Counter, Histogram, Label, Metric, MetricType, Quantile, Summary, Value,
     write_text_header, write_text_metric,
@@ -313,6 +315,15 @@ impl Model {
         false
     }
 
+    /// Every series of every group, the timestamp gauges included.
+    fn series_count(&self) -> usize {
+        self.groups
+            .values()
+            .flat_map(|group| group.values())
+            .map(|family| family.metrics.len())
+            .sum()
+    }
+
     fn render(&self) -> Vec<u8> {
         let mut out = Vec::new();
         for (name, fams) in self.merged() {
@@ -390,6 +401,50 @@ proptest! {
             prop_assert!(store.render(ScrapeFormat::Text, &mut got).is_ok());
             let want = model.render();
             prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "step {}", step);
+            prop_assert_eq!(store.series_count(), model.series_count(), "step {}", step);
+        }
+    }
+
+    #[test]
+    fn capped_store_never_grows_past_its_cap_and_counts_every_series(
+        series_max in 0usize..24,
+        unchecked in any::<bool>(),
+        ops in prop::collection::vec(op(), 1..40),
+    ) {
+        let consistency = if unchecked { Consistency::Unchecked } else { Consistency::Checked };
+        let store = Store::new(StoreConfig { consistency, series_max, ..StoreConfig::default() });
+        let keys: Vec<GroupingKey> = KEYS.iter().map(|k| key(k)).collect();
+        for (step, op) in ops.into_iter().enumerate() {
+            let before = store.series_count();
+            let mut rendered_before = Vec::new();
+            let _ = store.render(ScrapeFormat::Text, &mut rendered_before);
+            match op {
+                Op::Push { key, mode, families, .. } => {
+                    let result = store.push(keys[key].clone(), mode, families, at(step as u64 + 1));
+                    if let Err(PushError::StoreFull { series_after, series_max: max }) = result {
+                        prop_assert_eq!(max, series_max);
+                        prop_assert!(series_after > series_max && series_after > before);
+                        let mut rendered = Vec::new();
+                        let _ = store.render(ScrapeFormat::Text, &mut rendered);
+                        prop_assert_eq!(rendered, rendered_before, "step {}: a refused push changed the store", step);
+                    }
+                }
+                Op::Delete { key } => {
+                    store.delete(&keys[key]).unwrap();
+                }
+                Op::Wipe => {
+                    store.wipe().unwrap();
+                }
+            }
+            let after = store.series_count();
+            prop_assert!(after <= series_max.max(before), "step {}: {} series", step, after);
+            let counted: usize = store
+                .groups()
+                .iter()
+                .flat_map(|group| group.families())
+                .map(|family| family.series_count())
+                .sum();
+            prop_assert_eq!(after, counted, "step {}", step);
         }
     }
 

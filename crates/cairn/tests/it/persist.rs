@@ -494,6 +494,7 @@ proptest! {
         ops in prop::collection::vec(op(), 1..30),
         snapshot_every in 1usize..8,
         unchecked in any::<bool>(),
+        series_max in prop_oneof![Just(StoreConfig::SERIES_MAX_NONE), 0usize..40],
     ) {
         let config = StoreConfig {
             consistency: if unchecked {
@@ -502,6 +503,8 @@ proptest! {
                 cairn::Consistency::Checked
             },
             name_scheme: NameScheme::Legacy,
+            series_max,
+            ..StoreConfig::default()
         };
         let fs = FaultFs::new();
         let store = Store::open(config, options(&fs)).unwrap().0;
@@ -513,6 +516,7 @@ proptest! {
         }
         let mut expected = Vec::new();
         let expected_ok = store.render(cairn::ScrapeFormat::Text, &mut expected).is_ok();
+        let series = store.series_count();
         drop(store);
         fs.crash(CrashKeeps::Nothing);
         let reopened = Store::open(config, options(&fs)).unwrap().0;
@@ -520,6 +524,7 @@ proptest! {
         let got_ok = reopened.render(cairn::ScrapeFormat::Text, &mut got).is_ok();
         prop_assert_eq!(got_ok, expected_ok);
         prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&expected));
+        prop_assert_eq!(reopened.series_count(), series);
     }
 }
 
