@@ -6,8 +6,10 @@
 //! of [`GatewayConfig`]), hands them to the store, and renders scrapes (escaping UTF-8
 //! names as the scraper's `Accept` asks) and the JSON API. It can be served on its own (the
 //! `cairn` binary does) or merged into another axum program with a `route_prefix` (see
-//! `examples/embed`). With a persistent store ([`cairn::Store::open`]) every change is
-//! acknowledged only once it is durable, and a failing disk answers 503.
+//! `examples/embed`). It also serves a web page for people at `/` and `/status`, with its
+//! assets embedded, that reads the JSON API. With a persistent store
+//! ([`cairn::Store::open`]) every change is acknowledged only once it is durable, and a
+//! failing disk answers 503.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -41,6 +43,7 @@ mod push;
 mod routes;
 mod scrape;
 mod time;
+mod ui;
 
 pub use config::{GatewayConfig, QuitSignal};
 pub use routes::router;

@@ -20,6 +20,7 @@ mod build_info;
 mod embed;
 mod escaping;
 mod persistence;
+mod ui;
 
 struct Reply {
     status: StatusCode,
