@@ -8,6 +8,7 @@
 
 const SERIES_SHOWN = 50; // series listed per family before a "show all" button
 const EXPAND_MAX = 500; // "Expand all" refuses more groups than this
+const PAGE = 100; // cards added to the list at a time
 const STALE_KEY = 'cairn.staleSecs';
 const STALE_DEFAULT = 86400;
 const TIME_GAUGES = ['push_time_seconds', 'push_failure_time_seconds'];
@@ -16,7 +17,11 @@ const LEGACY_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  groups: [], // in grouping-key order, as the API gives them
+  groups: [], // every group, in grouping-key order
+  view: [], // the groups that match the filter, in the chosen order
+  rendered: 0, // how many of `view` have their card in the list
+  openIds: new Set(), // the groups opened, kept across reloads
+  moreNear: false, // whether the end of the list is near the screen
   byEl: new WeakMap(), // card element -> group
   status: null,
   adminApi: false,
@@ -184,28 +189,45 @@ function cardHtml(group, now) {
   return html + '</span></summary></details>';
 }
 
-function renderGroups() {
+// The list shows `state.view` (the groups that match, in the chosen order) from the top,
+// PAGE cards at a time: more are appended as the end of the list nears the screen, so the
+// page costs the same with 50 groups or 50,000. A group's card is built once and kept.
+function cardElements(groups) {
+  const missing = groups.filter((g) => !g.el);
+  if (missing.length === 0) return;
   const now = nowSecs();
-  const container = $('groups');
-  const open = new Set();
-  for (const g of state.groups) if (g.el && g.el.open) open.add(g.id);
-  const parts = new Array(state.groups.length);
-  for (let i = 0; i < state.groups.length; i++) {
-    const g = state.groups[i];
-    g.stale = isStale(g, now);
-    parts[i] = cardHtml(g, now);
+  const template = document.createElement('template');
+  template.innerHTML = missing.map((g) => cardHtml(g, now)).join('');
+  const nodes = template.content.children;
+  for (let i = 0; i < missing.length; i++) {
+    missing[i].el = nodes[i];
+    state.byEl.set(nodes[i], missing[i]);
   }
-  container.innerHTML = parts.join('');
+}
+
+function renderMore(count) {
+  const next = state.view.slice(state.rendered, state.rendered + count);
+  cardElements(next);
+  const fragment = document.createDocumentFragment();
+  for (const g of next) fragment.append(g.el);
+  $('groups').append(fragment);
+  state.rendered += next.length;
+  for (const g of next) {
+    if (state.openIds.has(g.id) && !g.el.open) g.el.open = true;
+    if (g.el.open && !g.el.querySelector('.body')) fillGroup(g);
+  }
+  const left = state.view.length - state.rendered;
+  $('more').hidden = left <= 0;
+  $('more-all').hidden = left <= 0;
+  $('more-count').textContent = String(left);
+  // The observer reports only changes: while the end stays near, keep adding.
+  if (state.moreNear && left > 0) requestAnimationFrame(() => state.moreNear && renderMore(PAGE));
+}
+
+function renderGroups() {
   state.byEl = new WeakMap();
-  let i = 0;
-  for (const node of container.children) {
-    const g = state.groups[i++];
-    g.el = node;
-    state.byEl.set(node, g);
-  }
-  applySort();
+  state.view = [];
   applyView();
-  for (const g of state.groups) if (open.has(g.id)) g.el.open = true;
 }
 
 function matches(group) {
@@ -218,29 +240,46 @@ function matches(group) {
   }
 }
 
-// Filter, staleness and the summary line; touches only the cards that change.
+function sameGroups(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// Staleness, filter, order and the summary line. The list is rebuilt only if what it
+// shows changed, keeping as many cards as it had.
 function applyView() {
   const now = nowSecs();
-  let shown = 0;
   let families = 0;
   let series = 0;
   let failed = 0;
   let stale = 0;
+  const view = [];
   for (const g of state.groups) {
     const s = isStale(g, now);
     if (s !== g.stale) {
       g.stale = s;
-      g.el.classList.toggle('stale', s);
+      if (g.el) g.el.classList.toggle('stale', s);
     }
-    const visible = matches(g);
-    if (g.el.hidden === visible) g.el.hidden = !visible;
-    if (visible) shown++;
+    if (matches(g)) view.push(g);
     families += g.families.length;
     series += g.series;
     if (g.failed) failed++;
     if (g.stale) stale++;
   }
+  if (state.sort !== 'key') {
+    const sign = state.sort === 'oldest' ? 1 : -1;
+    view.sort((a, b) => sign * ((a.pushTime || 0) - (b.pushTime || 0)));
+  }
+  if (!sameGroups(view, state.view)) {
+    const keep = Math.max(PAGE, state.rendered);
+    state.view = view;
+    state.rendered = 0;
+    $('groups').replaceChildren();
+    renderMore(keep);
+  }
   const total = state.groups.length;
+  const shown = view.length;
   let html = '<strong>' + total + '</strong> ' + (total === 1 ? 'group' : 'groups') +
     ', <strong>' + families + '</strong> families, <strong>' + series + '</strong> series';
   html += ' · <span class="n-failed">' + failed + ' failed</span>';
@@ -249,17 +288,6 @@ function applyView() {
   if (total === 0) html = 'No groups: nothing has been pushed yet.';
   else if (shown === 0) html += ' · no group matches';
   $('summary').innerHTML = html;
-}
-
-function applySort() {
-  let order = state.groups;
-  if (state.sort !== 'key') {
-    const sign = state.sort === 'oldest' ? 1 : -1;
-    order = state.groups.slice().sort((a, b) => sign * ((a.pushTime || 0) - (b.pushTime || 0)));
-  }
-  const fragment = document.createDocumentFragment();
-  for (const g of order) fragment.append(g.el);
-  $('groups').append(fragment);
 }
 
 // ---- an opened group ----
@@ -422,6 +450,11 @@ async function deleteGroup(group) {
   }
   group.el.remove();
   state.groups = state.groups.filter((g) => g !== group);
+  const at = state.view.indexOf(group);
+  if (at >= 0) {
+    state.view.splice(at, 1);
+    if (at < state.rendered) state.rendered--;
+  }
   applyView();
 }
 
@@ -480,13 +513,12 @@ function showError(message) {
   box.hidden = false;
 }
 
-async function getJson(url) {
+// The body of a GET as text; parsed by the caller, so that the two can be timed apart.
+async function getText(url) {
   const response = await fetch(url, { cache: 'no-store', headers: { Accept: 'application/json' } });
-  if (!response.ok) {
-    throw new Error(url + ': ' + response.status + ' ' + (await response.text()).trim());
-  }
-  const body = await response.json();
-  return body.data;
+  const text = await response.text();
+  if (!response.ok) throw new Error(url + ': ' + response.status + ' ' + text.trim());
+  return text;
 }
 
 // Timings of the last load, in ms, for the render benchmark (tests/ui/render_bench.py).
@@ -495,23 +527,25 @@ window.cairnTiming = null;
 async function load() {
   const started = performance.now();
   $('error').hidden = true;
-  let groups;
+  let texts;
   try {
-    const [status, data] = await Promise.all([getJson('api/v1/status'), getJson('api/v1/metrics')]);
-    state.status = status;
-    groups = data;
+    texts = await Promise.all([getText('api/v1/status'), getText('api/v1/metrics')]);
   } catch (err) {
     showError('Could not load ' + err.message);
     $('summary').textContent = '';
     return;
   }
   const fetched = performance.now();
-  const flags = (state.status && state.status.flags) || {};
+  const [status, groups] = texts.map((t) => JSON.parse(t).data);
+  const parsed = performance.now();
+  state.status = status;
+  const flags = (status && status.flags) || {};
   state.adminApi = flags['web.enable-admin-api'] === 'true';
   state.utf8Names = flags['push.enable-utf8-names'] === 'true';
   $('wipe').hidden = !state.adminApi;
   renderStatus();
   state.groups = (Array.isArray(groups) ? groups : []).map(toGroup).sort(compareKeys);
+  const modelled = performance.now();
   renderGroups();
   const built = performance.now();
   // After the next frame is painted: the cards are on screen.
@@ -520,7 +554,9 @@ async function load() {
     window.cairnTiming = {
       groups: state.groups.length,
       fetchMs: fetched - started,
-      buildMs: built - fetched,
+      parseMs: parsed - fetched,
+      modelMs: modelled - parsed,
+      buildMs: built - modelled,
       paintMs: painted - built,
       sinceNavigationMs: painted,
     };
@@ -583,20 +619,28 @@ function init() {
   });
   $('sort').addEventListener('change', (e) => {
     state.sort = e.target.value;
-    applySort();
+    applyView();
   });
   $('expand').addEventListener('click', () => {
-    const visible = state.groups.filter((g) => !g.el.hidden);
-    if (visible.length > EXPAND_MAX) {
+    if (state.view.length > EXPAND_MAX) {
       showError('Filter to ' + EXPAND_MAX + ' groups or fewer to expand them all (' +
-        visible.length + ' shown).');
+        state.view.length + ' shown).');
       return;
     }
-    for (const g of visible) g.el.open = true;
+    for (const g of state.view) state.openIds.add(g.id);
+    renderMore(Infinity);
+    for (const g of state.view) g.el.open = true;
   });
   $('collapse').addEventListener('click', () => {
-    for (const g of state.groups) if (g.el.open) g.el.open = false;
+    state.openIds.clear();
+    for (const g of state.groups) if (g.el && g.el.open) g.el.open = false;
   });
+  $('more-all').addEventListener('click', () => renderMore(Infinity));
+  // Near the end of the list, the next cards come in before they are needed.
+  new IntersectionObserver((entries) => {
+    state.moreNear = entries[entries.length - 1].isIntersecting;
+    if (state.moreNear) renderMore(PAGE);
+  }, { rootMargin: '1500px 0px' }).observe($('more'));
   $('refresh').addEventListener('click', load);
   $('wipe').addEventListener('click', wipe);
 
@@ -604,7 +648,10 @@ function init() {
   // `toggle` does not bubble; capturing on the container sees every card's.
   groupsEl.addEventListener('toggle', (e) => {
     const group = state.byEl.get(e.target);
-    if (group && group.el.open && !group.el.querySelector('.body')) fillGroup(group);
+    if (!group) return;
+    if (group.el.open) state.openIds.add(group.id);
+    else state.openIds.delete(group.id);
+    if (group.el.open && !group.el.querySelector('.body')) fillGroup(group);
   }, true);
   groupsEl.addEventListener('click', (e) => {
     const button = e.target.closest('button[data-action="delete"]');
