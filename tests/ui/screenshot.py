@@ -59,7 +59,7 @@ def main():
         status, _ = gw.push("PUT", "job/cert_renewal", "# TYPE etl_rows_loaded_total gauge\n"
                                                        "etl_rows_loaded_total 1\n")
         assert status == 400, status
-        driver = browser(1200, 760)
+        driver = browser(1200, 1000)
         try:
             open_page(driver, gw.url("/"))
             driver.execute_script("""
