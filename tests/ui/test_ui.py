@@ -217,6 +217,7 @@ def check_delete_all(driver, gw):
     driver.switch_to.alert.accept()
     wait_for(driver, lambda: "No groups" in driver.find_element(By.ID, "summary").text,
              "the empty list")
+    assert cards(driver) == [], cards(driver)
     assert gw.groups() == [], gw.groups()
 
 

@@ -224,9 +224,10 @@ function renderMore(count) {
   if (state.moreNear && left > 0) requestAnimationFrame(() => state.moreNear && renderMore(PAGE));
 }
 
+// After a load: the groups are new objects, so the list is rebuilt (even when empty).
 function renderGroups() {
   state.byEl = new WeakMap();
-  state.view = [];
+  state.view = null;
   applyView();
 }
 
@@ -241,7 +242,7 @@ function matches(group) {
 }
 
 function sameGroups(a, b) {
-  if (a.length !== b.length) return false;
+  if (!b || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
