@@ -43,7 +43,8 @@ struct Flags {
     #[arg(long = "no-web.systemd-socket", hide = true)]
     no_systemd_socket: bool,
     /// Directory of web assets to serve instead of the embedded ones (Debian's 1.5.1
-    /// package has this flag); accepted, there is no web page yet.
+    /// package has this flag); accepted and ignored: the page's assets are always the ones
+    /// embedded in the binary.
     #[arg(long = "web.local-assets", default_value = "", hide = true)]
     local_assets: String,
     /// Path of the web configuration file (TLS, basic auth, extra headers, rate limit), in
@@ -394,7 +395,7 @@ async fn serve(flags: Flags) -> Result<()> {
     if !flags.local_assets.is_empty() {
         tracing::warn!(
             dir = %flags.local_assets,
-            "--web.local-assets is ignored: there is no web page yet"
+            "--web.local-assets is ignored: the web page's assets are embedded in the binary"
         );
     }
     let web = if flags.web_config_file.is_empty() {

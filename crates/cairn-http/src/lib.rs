@@ -7,8 +7,10 @@
 //! hands them to the store, and renders scrapes (escaping UTF-8 names as the scraper's
 //! `Accept` asks) and the JSON API. It can be served on its own (the
 //! `cairn` binary does) or merged into another axum program with a `route_prefix` (see
-//! `examples/embed`). With a persistent store ([`cairn::Store::open`]) every change is
-//! acknowledged only once it is durable, and a failing disk answers 503.
+//! `examples/embed`). It also serves a web page for people at `/` and `/status`, with its
+//! assets embedded, that reads the JSON API. With a persistent store
+//! ([`cairn::Store::open`]) every change is acknowledged only once it is durable, and a
+//! failing disk answers 503.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -44,6 +46,7 @@ mod routes;
 mod scrape;
 pub mod server;
 mod time;
+mod ui;
 pub mod web;
 
 pub use config::{GatewayConfig, QuitSignal};

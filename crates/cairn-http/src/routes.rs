@@ -15,7 +15,7 @@ use cairn::{PushMode, Store};
 use crate::body::{ContentEncoding, read_body};
 use crate::error::{HttpError, text_error};
 use crate::own::{self, OwnMetrics};
-use crate::{GatewayConfig, api, path, push, scrape};
+use crate::{GatewayConfig, api, path, push, scrape, ui};
 
 /// What every handler shares.
 #[derive(Debug)]
@@ -56,7 +56,10 @@ pub fn router(store: Arc<Store>, config: GatewayConfig) -> Router {
         .route(&format!("{p}/-/ready"), any(health_route))
         .route(&format!("{p}/-/quit"), any(quit_route))
         .route(&format!("{p}/api/v1/metrics"), any(api_metrics_route))
-        .route(&format!("{p}/api/v1/status"), any(api_status_route));
+        .route(&format!("{p}/api/v1/status"), any(api_status_route))
+        .route(&format!("{p}/"), any(page_route))
+        .route(&format!("{p}/status"), any(page_route))
+        .route(&format!("{p}/static/{{*name}}"), any(static_route));
     if !p.is_empty() {
         // The reference's GET stub for `/-/quit` is never prefixed.
         router = router.route("/-/quit", any(quit_stub_route));
@@ -268,6 +271,37 @@ fn api_get(
     }
 }
 
+/// The web page, at `P/` and `P/status`.
+async fn page_route(State(gw): Shared, request: Request) -> Response {
+    const ALLOW: &str = "GET, OPTIONS";
+    if let Some(redirect) = path::redirect_if_unclean(request.uri()) {
+        return redirect;
+    }
+    match *request.method() {
+        Method::GET => counted(&gw, "status", request.method(), ui::page(request.headers())),
+        Method::OPTIONS => options(ALLOW),
+        _ => method_not_allowed(ALLOW),
+    }
+}
+
+/// The page's embedded assets, at `P/static/<name>`.
+async fn static_route(State(gw): Shared, request: Request) -> Response {
+    const ALLOW: &str = "GET, OPTIONS";
+    if let Some(redirect) = path::redirect_if_unclean(request.uri()) {
+        return redirect;
+    }
+    match *request.method() {
+        Method::GET => {
+            let prefix = format!("{}/static/", gw.config.route_prefix);
+            let name = request.uri().path().strip_prefix(&prefix).unwrap_or("");
+            let response = ui::static_file(name, request.headers());
+            counted(&gw, "static", request.method(), response)
+        }
+        Method::OPTIONS => options(ALLOW),
+        _ => method_not_allowed(ALLOW),
+    }
+}
+
 async fn wipe_route(State(gw): Shared, request: Request) -> Response {
     match *request.method() {
         Method::PUT => {
@@ -308,7 +342,8 @@ fn api_method_not_allowed(allow: &'static str) -> Response {
 
 /// Unknown paths: 404, except OPTIONS anywhere under the API, which the reference's
 /// catch-all answers with 200, unclean paths (301 to the cleaned one), `/api/v1` (301 to
-/// `/api/v1/`) and a trailing slash on a fixed route (301 for GET, else 307, without it).
+/// `/api/v1/`), the prefix itself (to the page at the prefix and `/`) and a trailing slash
+/// on a fixed route (without it). Trailing-slash redirects are 301 for GET, else 307.
 async fn fallback(State(gw): Shared, request: Request<Body>) -> Response {
     let prefix = &gw.config.route_prefix;
     let api_root = format!("{prefix}/api/v1/");
@@ -327,21 +362,29 @@ async fn fallback(State(gw): Shared, request: Request<Body>) -> Response {
     if uri.path() == &api_root[..api_root.len() - 1] {
         return path::redirect(StatusCode::MOVED_PERMANENTLY, &api_root);
     }
+    let status = if request.method() == Method::GET {
+        StatusCode::MOVED_PERMANENTLY
+    } else {
+        StatusCode::TEMPORARY_REDIRECT
+    };
+    if !prefix.is_empty() && uri.path() == prefix {
+        let location = match uri.query() {
+            Some(query) => format!("{prefix}/?{query}"),
+            None => format!("{prefix}/"),
+        };
+        return path::redirect(status, &location);
+    }
     if let Some(trimmed) = uri.path().strip_suffix('/') {
         let fixed = [
             gw.config.scrape_path(),
             format!("{prefix}/-/healthy"),
             format!("{prefix}/-/ready"),
             format!("{prefix}/-/quit"),
+            format!("{prefix}/status"),
             format!("{prefix}/metrics/job"),
             format!("{prefix}/metrics/job@base64"),
         ];
         if fixed.iter().any(|f| f == trimmed) {
-            let status = if request.method() == Method::GET {
-                StatusCode::MOVED_PERMANENTLY
-            } else {
-                StatusCode::TEMPORARY_REDIRECT
-            };
             return path::redirect(status, trimmed);
         }
     }

@@ -21,6 +21,7 @@ mod embed;
 mod escaping;
 mod limits;
 mod persistence;
+mod ui;
 mod web;
 
 struct Reply {
