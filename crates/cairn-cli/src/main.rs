@@ -55,6 +55,9 @@ struct Flags {
     /// connection may stay idle (Go duration).
     #[arg(long = "web.header-timeout", default_value = "30s", value_parser = go_duration::parse)]
     header_timeout: Duration,
+    /// Longest time a request body may take to arrive (Go duration); a slower one gets 408.
+    #[arg(long = "web.body-timeout", default_value = "2m", value_parser = go_duration::parse)]
+    body_timeout: Duration,
     /// Most connections open at once; further ones are closed as soon as they are accepted.
     #[arg(long = "web.max-connections", default_value_t = ServeOptions::MAX_CONNECTIONS_DEFAULT)]
     max_connections: usize,
@@ -185,6 +188,7 @@ impl Flags {
                 "web.header-timeout",
                 go_duration::format(self.header_timeout),
             ),
+            ("web.body-timeout", go_duration::format(self.body_timeout)),
             ("web.max-connections", self.max_connections.to_string()),
             ("web.telemetry-path", self.telemetry_path.clone()),
             ("web.external-url", self.external_url.clone()),
@@ -444,6 +448,7 @@ async fn serve(flags: Flags) -> Result<()> {
         consistency,
         body_bytes_max: flags.max_body_bytes,
         decompressed_bytes_max: flags.max_decompressed_bytes,
+        body_timeout: flags.body_timeout,
         flags: flags.by_name(),
         start_time: SystemTime::now(),
         quit: quit.clone(),

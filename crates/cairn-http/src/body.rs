@@ -3,11 +3,16 @@
 
 use std::io::Read;
 
+use std::time::Duration;
+
+use axum::body::HttpBody;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, header};
+use bytes::BytesMut;
 use cairn::{MetricFamily, NameScheme, PushLimits};
 use cairn_expfmt::{ProtoDecodeError, ProtoLimits, decode_delimited, parse_text_with_limits};
 use flate2::read::MultiGzDecoder;
+use http_body_util::BodyExt;
 
 use crate::error::HttpError;
 
@@ -41,45 +46,86 @@ impl ContentEncoding {
     }
 }
 
-/// The two caps on what one request body may make the gateway hold in memory.
+/// The bounds on one request body: size as received, size decompressed, and time.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BodyLimits {
     /// Largest body as received (`--push.max-body-bytes`).
     pub(crate) body_bytes_max: usize,
     /// Largest body after gzip or snappy decompression (`--push.max-decompressed-bytes`).
     pub(crate) decompressed_bytes_max: usize,
+    /// Longest time the whole body may take to arrive (`--web.body-timeout`).
+    pub(crate) body_timeout: Duration,
 }
 
-/// Reads the whole body under the raw cap and decompresses it under the decompressed cap.
+/// Compressed bodies up to this size are inflated on the async worker; larger ones on the
+/// blocking pool, so that a big (or hostile) body never stalls other requests.
+const INLINE_INFLATE_BYTES_MAX: usize = 64 << 10;
+
+/// Reads the whole body under the raw cap and time limit, and decompresses it under the
+/// decompressed cap.
 pub(crate) async fn read_body(
     body: Body,
     encoding: ContentEncoding,
     limits: BodyLimits,
 ) -> Result<Bytes, HttpError> {
-    let raw = read_capped(body, limits.body_bytes_max).await?;
-    match encoding {
+    let raw = tokio::time::timeout(
+        limits.body_timeout,
+        read_capped(body, limits.body_bytes_max),
+    )
+    .await
+    .map_err(|_| HttpError::BodyTimeout {
+        body_timeout: limits.body_timeout,
+    })??;
+    let max = limits.decompressed_bytes_max;
+    let inflate = move |raw: Bytes| match encoding {
         ContentEncoding::Identity => Ok(raw),
-        ContentEncoding::Gzip => gunzip(&raw, limits.decompressed_bytes_max).map(Bytes::from),
-        ContentEncoding::Snappy => unsnap(&raw, limits.decompressed_bytes_max).map(Bytes::from),
+        ContentEncoding::Gzip => gunzip(&raw, max).map(Bytes::from),
+        ContentEncoding::Snappy => unsnap(&raw, max).map(Bytes::from),
+    };
+    if encoding == ContentEncoding::Identity || raw.len() <= INLINE_INFLATE_BYTES_MAX {
+        inflate(raw)
+    } else {
+        tokio::task::spawn_blocking(move || inflate(raw))
+            .await
+            .map_err(|err| HttpError::BadRequest(format!("decompressing the body: {err}")))?
     }
 }
 
-/// Reads the whole body, refusing more than `body_bytes_max` bytes.
+/// Reads the whole body, refusing more than `body_bytes_max` bytes: at once when the
+/// declared `Content-Length` is larger, else as soon as the bytes read pass the cap. A
+/// body with a declared length is read into one buffer of that size.
 async fn read_capped(body: Body, body_bytes_max: usize) -> Result<Bytes, HttpError> {
-    match axum::body::to_bytes(body, body_bytes_max).await {
-        Ok(bytes) => Ok(bytes),
-        Err(err) => {
-            // `to_bytes` reports the cap as a `LengthLimitError` somewhere in the chain.
-            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
-            while let Some(e) = source {
-                if e.is::<http_body_util::LengthLimitError>() {
-                    return Err(HttpError::BodyTooLarge { body_bytes_max });
-                }
-                source = e.source();
+    let too_large = || HttpError::BodyTooLarge { body_bytes_max };
+    let declared = body.size_hint().exact();
+    if declared.is_some_and(|n| n > body_bytes_max as u64) {
+        return Err(too_large());
+    }
+    let mut body = body;
+    // A body that arrives in one frame is used as it is; otherwise the frames are copied
+    // into one buffer, sized from the declared length when there is one.
+    let mut first: Option<Bytes> = None;
+    let mut buffer = BytesMut::new();
+    let mut len = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| HttpError::BadRequest(err.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        len += data.len();
+        if len > body_bytes_max {
+            return Err(too_large());
+        }
+        match first.take() {
+            None if buffer.is_empty() => first = Some(data),
+            None => buffer.extend_from_slice(&data),
+            Some(head) => {
+                buffer.reserve(declared.map_or(len, |n| n as usize).max(len));
+                buffer.extend_from_slice(&head);
+                buffer.extend_from_slice(&data);
             }
-            Err(HttpError::BadRequest(err.to_string()))
         }
     }
+    Ok(first.unwrap_or_else(|| buffer.freeze()))
 }
 
 /// Decompresses a gzip body, refusing more than `decompressed_bytes_max` bytes of output.
@@ -123,16 +169,35 @@ enum Inflate {
 
 /// Reads `decoder` to its end, but never more than `max + 1` bytes: one byte past the cap
 /// proves the body too large without holding more of it, which is what stops a small
-/// compressed body from expanding without bound.
-fn inflate(decoder: impl Read, max: usize) -> Result<Vec<u8>, Inflate> {
-    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    let mut out = Vec::new();
-    decoder
-        .take(limit)
-        .read_to_end(&mut out)
-        .map_err(Inflate::Io)?;
-    if out.len() > max {
-        return Err(Inflate::TooLarge);
+/// compressed body from expanding without bound. The output is gathered in chunks and
+/// joined once at the end, so memory never holds a doubling buffer's old and new copies:
+/// a body that hits the cap costs at most the cap.
+fn inflate(mut decoder: impl Read, max: usize) -> Result<Vec<u8>, Inflate> {
+    const CHUNK_BYTES: usize = 1 << 20;
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    let mut total = 0usize;
+    loop {
+        let want = (max - total).saturating_add(1).min(CHUNK_BYTES);
+        let mut chunk = Vec::with_capacity(want);
+        let n = (&mut decoder)
+            .take(want as u64)
+            .read_to_end(&mut chunk)
+            .map_err(Inflate::Io)?;
+        total += n;
+        if total > max {
+            return Err(Inflate::TooLarge);
+        }
+        chunks.push(chunk);
+        if n < want {
+            break;
+        }
+    }
+    if chunks.len() == 1 {
+        return Ok(chunks.pop().unwrap_or_default());
+    }
+    let mut out = Vec::with_capacity(total);
+    for chunk in chunks {
+        out.extend_from_slice(&chunk);
     }
     Ok(out)
 }

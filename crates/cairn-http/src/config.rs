@@ -34,6 +34,9 @@ pub struct GatewayConfig {
     /// Decompression stops one byte past it, so a small compressed body cannot expand
     /// without bound; such a body gets 413.
     pub decompressed_bytes_max: usize,
+    /// Longest time a request body may take to arrive (`--web.body-timeout`,
+    /// [`GatewayConfig::BODY_TIMEOUT_DEFAULT`]); a slower one gets 408.
+    pub body_timeout: std::time::Duration,
     /// The flags shown by `GET /api/v1/status`, by name without `--`.
     pub flags: BTreeMap<String, String>,
     /// When the server started, shown by `GET /api/v1/status`.
@@ -53,6 +56,7 @@ impl Default for GatewayConfig {
             consistency: Consistency::Checked,
             body_bytes_max: Self::BODY_BYTES_MAX_DEFAULT,
             decompressed_bytes_max: Self::DECOMPRESSED_BYTES_MAX_DEFAULT,
+            body_timeout: Self::BODY_TIMEOUT_DEFAULT,
             flags: BTreeMap::new(),
             start_time: SystemTime::now(),
             quit: QuitSignal::default(),
@@ -69,6 +73,10 @@ impl GatewayConfig {
     /// what one compressed push can cost (a gzip bomb expands a thousandfold); it is still
     /// far above real pushes, which are rarely more than tens of MB uncompressed.
     pub const DECOMPRESSED_BYTES_MAX_DEFAULT: usize = 256 << 20;
+
+    /// Default time for a request body to arrive: 2 minutes, enough for a 64 MiB body at
+    /// 4 Mbit/s, short enough that a client trickling bytes cannot hold a connection long.
+    pub const BODY_TIMEOUT_DEFAULT: std::time::Duration = std::time::Duration::from_secs(120);
 
     /// Normalises a route prefix as the reference does: `/` becomes empty; otherwise a
     /// leading `/` is added and one trailing `/` removed.
@@ -92,6 +100,7 @@ impl GatewayConfig {
         BodyLimits {
             body_bytes_max: self.body_bytes_max,
             decompressed_bytes_max: self.decompressed_bytes_max,
+            body_timeout: self.body_timeout,
         }
     }
 

@@ -76,6 +76,8 @@ pub(crate) enum HttpError {
         series_after: usize,
         series_max: usize,
     },
+    /// The body did not arrive in time (`--web.body-timeout`).
+    BodyTimeout { body_timeout: std::time::Duration },
     /// The store cannot be exposed (unchecked mode only).
     Scrape(String),
     /// The change could not be made durable (persistence is failing); it was not
@@ -115,6 +117,13 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         match self {
             HttpError::BadRequest(message) => text_error(StatusCode::BAD_REQUEST, &message),
+            HttpError::BodyTimeout { body_timeout } => text_error(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!(
+                    "request body not received within {} (--web.body-timeout)",
+                    crate::go_duration::format(body_timeout)
+                ),
+            ),
             HttpError::BodyTooLarge { body_bytes_max } => text_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!(

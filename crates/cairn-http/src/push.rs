@@ -66,6 +66,10 @@ pub(crate) async fn acknowledged(durable: Durable) -> Result<(), PersistError> {
     })
 }
 
+/// Bodies up to this size are parsed on the async worker (a few milliseconds at most);
+/// larger ones on the blocking pool, so that other requests are not held up behind them.
+const INLINE_PARSE_BYTES_MAX: usize = 256 << 10;
+
 /// PUT or POST: parses the body and pushes it to the URL's group.
 pub(crate) async fn push(
     store: &Store,
@@ -77,12 +81,15 @@ pub(crate) async fn push(
 ) -> Result<Response, HttpError> {
     let bytes = read_body(body, ContentEncoding::of(headers), config.body_limits()).await?;
     let key = grouping_key(path, config)?;
-    let families = parse_body(
-        headers,
-        &bytes,
-        config.name_scheme,
-        &store.config().push_limits,
-    )?;
+    let (scheme, limits) = (config.name_scheme, store.config().push_limits);
+    let families = if bytes.len() <= INLINE_PARSE_BYTES_MAX {
+        parse_body(headers, &bytes, scheme, &limits)?
+    } else {
+        let headers = headers.clone();
+        tokio::task::spawn_blocking(move || parse_body(&headers, &bytes, scheme, &limits))
+            .await
+            .map_err(|err| HttpError::BadRequest(format!("parsing the body: {err}")))??
+    };
     let result = match store.push_deferred(key, mode, families, SystemTime::now()) {
         Ok(durable) => acknowledged(durable).await.map_err(PushError::NotDurable),
         Err(err) => Err(err),

@@ -231,3 +231,72 @@ async fn default_caps_are_64_and_256_mib() {
     assert_eq!(config.body_bytes_max, 67_108_864);
     assert_eq!(config.decompressed_bytes_max, 268_435_456);
 }
+
+#[tokio::test]
+async fn a_body_slower_than_the_body_timeout_is_a_408_and_stores_nothing() {
+    let app = app_with(GatewayConfig {
+        body_timeout: std::time::Duration::from_millis(200),
+        ..GatewayConfig::default()
+    });
+    let (mut sender, body) =
+        http_body_util::channel::Channel::<axum::body::Bytes, std::convert::Infallible>::new(1);
+    // One line arrives, then nothing: the sender stays open, as a trickling client's would.
+    sender
+        .send_data(axum::body::Bytes::from_static(b"slow_metric 1\n"))
+        .await
+        .unwrap();
+    let request = Request::put("/metrics/job/slow")
+        .body(Body::new(body))
+        .unwrap();
+    let reply = send(&app, request).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::REQUEST_TIMEOUT,
+        "{}",
+        reply.text()
+    );
+    assert_eq!(
+        reply.text(),
+        "request body not received within 200ms (--web.body-timeout)\n"
+    );
+    drop(sender);
+    assert!(!scrape(&app).await.contains("slow"));
+}
+
+/// A body that declares 1,000 bytes (as `Content-Length` makes hyper's do) and never sends
+/// any.
+struct DeclaredOnly;
+
+impl axum::body::HttpBody for DeclaredOnly {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(1000)
+    }
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_cap_is_refused_before_reading() {
+    let app = app_with(GatewayConfig {
+        body_bytes_max: 10,
+        ..GatewayConfig::default()
+    });
+    let request = Request::put("/metrics/job/declared")
+        .body(Body::new(DeclaredOnly))
+        .unwrap();
+    let reply = send(&app, request).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.text()
+    );
+}
