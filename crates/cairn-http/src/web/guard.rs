@@ -115,6 +115,11 @@ impl Guard {
         }
         let matched = {
             let _turn = self.bcrypt.acquire().await;
+            // Requests with the same credentials that arrive together wait here for the
+            // first one's check instead of each paying for bcrypt.
+            if let Some(&matched) = self.verdicts().get(&tag) {
+                return matched && known.is_some();
+            }
             let (password, hash) = (password.to_vec(), hash.clone());
             tokio::task::spawn_blocking(move || {
                 password.len() <= PASSWORD_BYTES_MAX
