@@ -282,3 +282,49 @@ fn limit_flags_reach_the_store_and_a_bad_value_is_a_usage_error() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_push_in_flight_at_sigterm_is_answered_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("store");
+    let file_flag = format!("--persistence.file={}", file.display());
+    let server = Server::start(&[&file_flag]);
+    let body = "in_flight 42\n";
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    write!(
+        stream,
+        "PUT /metrics/job/shutdown HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..4]
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // The server is shutting down; the rest of the body still arrives and is answered.
+    std::thread::sleep(Duration::from_millis(300));
+    stream.write_all(&body.as_bytes()[4..]).unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    let mut server = server;
+    let code = server.child.wait().unwrap().code();
+    std::mem::forget(server);
+    assert_eq!(code, Some(0));
+    // The push is in the persisted store.
+    let restarted = Server::start(&[&file_flag]);
+    assert!(
+        restarted
+            .pushed()
+            .contains("in_flight{instance=\"\",job=\"shutdown\"} 42"),
+        "{}",
+        restarted.pushed()
+    );
+}
