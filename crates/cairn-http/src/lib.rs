@@ -7,10 +7,12 @@
 //! hands them to the store, and renders scrapes (escaping UTF-8 names as the scraper's
 //! `Accept` asks) and the JSON API. It can be served on its own (the
 //! `cairn` binary does) or merged into another axum program with a `route_prefix` (see
-//! `examples/embed`). It also serves a web page for people at `/` and `/status`, with its
+//! `examples/embed`; the tokio runtime needs its timer, as request bodies have a time
+//! limit). It also serves a web page for people at `/` and `/status`, with its
 //! assets embedded, that reads the JSON API. With a persistent store
 //! ([`cairn::Store::open`]) every change is acknowledged only once it is durable, and a
-//! failing disk answers 503.
+//! failing disk answers 503. [`server::Server`] serves a router with TLS and connection
+//! limits, and [`web`] reads `--web.config.file` (TLS, basic auth, headers, rate limit).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -20,7 +22,7 @@
 //! use cairn_http::{GatewayConfig, router};
 //! use tower::ServiceExt;
 //!
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! let app = router(Arc::new(Store::new(StoreConfig::default())), GatewayConfig::default());
 //! let push = Request::put("/metrics/job/nightly")
 //!     .body(Body::from("rows_copied 1234\n"))
