@@ -22,8 +22,8 @@
 use std::collections::HashSet;
 
 use cairn_expfmt::{
-    Bucket, Exemplar, Metric, MetricFamily, MetricType, NameScheme, PushLimits, Value,
-    parse_text, parse_text_with_limits, write_text_header, write_text_metric,
+    Bucket, Exemplar, Metric, MetricFamily, MetricType, NameScheme, PushLimits, Value, parse_text,
+    parse_text_with_limits, write_text_header, write_text_metric,
 };
 
 const TIGHT: PushLimits = PushLimits {
