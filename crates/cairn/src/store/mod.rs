@@ -5,6 +5,7 @@ mod check;
 mod durable;
 mod family;
 mod index;
+mod order;
 mod render;
 
 use std::collections::{BTreeMap, HashMap};
