@@ -193,7 +193,10 @@ impl StoredFamily {
             metric_type,
             gauge_value,
             pushed_at,
-            bytes: bytes.into_boxed_slice(),
+            // A copy, not `into_boxed_slice`: mimalloc shrinks a block in place when at
+            // most half of it would be left unused, and this buffer, reserved generously
+            // up front, is most of what the store holds per series.
+            bytes: Box::from(bytes.as_slice()),
             ends: ends.into_boxed_slice(),
             form,
             slots,

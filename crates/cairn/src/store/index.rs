@@ -18,6 +18,9 @@ use crate::GroupingKey;
 pub(crate) struct SeriesRef {
     pub(crate) family: Arc<StoredFamily>,
     pub(crate) index: u32,
+    /// The hash of the series key (see [`FamilyIndex::hash`]), kept where it costs no
+    /// room (the struct's padding) so that growing the hash table reads no family.
+    hash: u32,
 }
 
 impl SeriesRef {
@@ -126,8 +129,14 @@ impl FamilyIndex {
     fn lookup(&self, key: &[u8]) -> Option<u32> {
         let slots = &self.slots;
         self.by_key
-            .find(self.hasher.hash_one(key), |&id| key_of(slots, id) == key)
+            .find(spread(self.hash(key)), |&id| key_of(slots, id) == key)
             .copied()
+    }
+
+    /// The hash of a series key. 32 bits are kept (in [`SeriesRef`]) and spread over the
+    /// 64 the table uses ([`spread`]): plenty for a table of at most 2^32 slots.
+    fn hash(&self, key: &[u8]) -> u32 {
+        self.hasher.hash_one(key) as u32
     }
 
     /// A kind other than `kind` that another group holds this name with, not counting the
@@ -209,17 +218,19 @@ impl FamilyIndex {
         }
         let mut reused = 0;
         for index in 0..new.series_count() {
-            let series = SeriesRef {
-                family: new.clone(),
-                index: index as u32,
-            };
             let slot_id = match found {
                 Some(found) => found[index],
                 None => self.find_slot(old.map(|o| o.as_ref()), new, index).0,
             };
             let Some(slot_id) = slot_id else {
-                let slot_id = self.alloc_slot(Slot::new(series));
-                self.index_key(slot_id, new.key(index));
+                let key = new.key(index);
+                let hash = self.hash(key);
+                let slot_id = self.alloc_slot(Slot::new(SeriesRef {
+                    family: new.clone(),
+                    index: index as u32,
+                    hash,
+                }));
+                self.index_key(slot_id, key, hash);
                 new.set_slot(index, slot_id);
                 continue;
             };
@@ -227,6 +238,12 @@ impl FamilyIndex {
             let slot = self.slots[slot_id as usize]
                 .as_mut()
                 .expect("indexed slots are live");
+            // The same label set, so the same hash.
+            let series = SeriesRef {
+                family: new.clone(),
+                index: index as u32,
+                hash: slot.first.hash,
+            };
             let taken = old.and_then(|old| {
                 if Arc::ptr_eq(&slot.first.family, old) {
                     return Some(&mut slot.first);
@@ -303,13 +320,11 @@ impl FamilyIndex {
     }
 
     /// Enters the label set `key`, now in slot `slot_id`, in the hash table and the order.
-    fn index_key(&mut self, slot_id: u32, key: &[u8]) {
+    fn index_key(&mut self, slot_id: u32, key: &[u8], hash: u32) {
         let slots = &self.slots;
-        let hasher = &self.hasher;
-        self.by_key
-            .insert_unique(hasher.hash_one(key), slot_id, |&id| {
-                hasher.hash_one(key_of(slots, id))
-            });
+        self.by_key.insert_unique(spread(hash), slot_id, |&id| {
+            spread(slots[id as usize].as_ref().map_or(0, |s| s.first.hash))
+        });
         self.order.insert(slot_id, key, |id| key_of(slots, id));
     }
 
@@ -317,7 +332,7 @@ impl FamilyIndex {
     fn unindex_key(&mut self, slot_id: u32, key: &[u8]) {
         if let Ok(entry) = self
             .by_key
-            .find_entry(self.hasher.hash_one(key), |&id| id == slot_id)
+            .find_entry(spread(self.hash(key)), |&id| id == slot_id)
         {
             entry.remove();
         }
@@ -341,6 +356,13 @@ impl FamilyIndex {
     pub(crate) fn is_empty(&self) -> bool {
         self.holders.is_empty()
     }
+}
+
+/// A 32-bit hash spread over 64 bits: the table takes its bucket from the low bits and a
+/// 7-bit tag from the top ones, and a multiplication by an odd constant feeds every bit
+/// of the hash into the top ones.
+fn spread(hash: u32) -> u64 {
+    u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// The series key of the label set in slot `id`, which is live: the hash table and the

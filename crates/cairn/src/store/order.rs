@@ -7,48 +7,66 @@ const CHUNK_IDS_MAX: usize = 256;
 
 /// A list of distinct ids sorted by a key the caller looks up (`key_of(id)`), stored as
 /// sorted chunks of at most [`CHUNK_IDS_MAX`] ids: 4 bytes per id plus the chunks'
-/// unused room, instead of an ordered map's copy of every key.
+/// unused room and one key per chunk, instead of an ordered map's copy of every key.
 ///
 /// Invariants: no chunk is empty; the chunks' ids, one chunk after the other, are in
-/// strictly increasing key order.
+/// strictly increasing key order; every chunk's `low` is at most its ids' keys and more
+/// than the previous chunk's, and the first chunk's is empty (below every key).
 #[derive(Debug, Default)]
 pub(crate) struct KeyOrder {
-    chunks: Vec<Vec<u32>>,
+    chunks: Vec<Chunk>,
+}
+
+#[derive(Debug)]
+struct Chunk {
+    /// A copy of a key that separates this chunk from the previous one, so that finding
+    /// the chunk reads keys in one place instead of through every chunk's ids.
+    low: Box<[u8]>,
+    ids: Vec<u32>,
 }
 
 impl KeyOrder {
     /// The ids in key order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.chunks.iter().flatten().copied()
+        self.chunks.iter().flat_map(|c| &c.ids).copied()
+    }
+
+    /// The chunk where `key` belongs: the last whose `low` is not above it.
+    fn chunk_for(&self, key: &[u8]) -> usize {
+        self.chunks
+            .partition_point(|chunk| &*chunk.low <= key)
+            .saturating_sub(1)
     }
 
     /// Inserts `id`, whose key is `key` and is not in the list yet.
     pub(crate) fn insert<'k>(&mut self, id: u32, key: &[u8], key_of: impl Fn(u32) -> &'k [u8]) {
         if self.chunks.is_empty() {
-            let mut chunk = Vec::with_capacity(CHUNK_IDS_MAX);
-            chunk.push(id);
-            self.chunks.push(chunk);
+            let mut ids = Vec::with_capacity(CHUNK_IDS_MAX);
+            ids.push(id);
+            self.chunks.push(Chunk {
+                low: Box::default(),
+                ids,
+            });
             return;
         }
-        // The first chunk whose last key is greater, or the last chunk.
-        let c = self
-            .chunks
-            .partition_point(|chunk| key_of(chunk[chunk.len() - 1]) < key)
-            .min(self.chunks.len() - 1);
-        let mut at = self.chunks[c].partition_point(|&other| key_of(other) < key);
-        let mut c = c;
-        if self.chunks[c].len() == CHUNK_IDS_MAX {
+        let mut c = self.chunk_for(key);
+        let mut at = self.chunks[c]
+            .ids
+            .partition_point(|&other| key_of(other) < key);
+        if self.chunks[c].ids.len() == CHUNK_IDS_MAX {
             // Every chunk is allocated for its most ids once, and never grows.
-            let mut second = Vec::with_capacity(CHUNK_IDS_MAX);
-            second.extend_from_slice(&self.chunks[c][CHUNK_IDS_MAX / 2..]);
-            self.chunks[c].truncate(CHUNK_IDS_MAX / 2);
-            self.chunks.insert(c + 1, second);
-            if at > CHUNK_IDS_MAX / 2 {
+            let half = CHUNK_IDS_MAX / 2;
+            let mut ids = Vec::with_capacity(CHUNK_IDS_MAX);
+            ids.extend_from_slice(&self.chunks[c].ids[half..]);
+            self.chunks[c].ids.truncate(half);
+            let low = Box::from(key_of(ids[0]));
+            self.chunks.insert(c + 1, Chunk { low, ids });
+            if at > half {
                 c += 1;
-                at -= CHUNK_IDS_MAX / 2;
+                at -= half;
             }
         }
-        self.chunks[c].insert(at, id);
+        self.chunks[c].ids.insert(at, id);
     }
 
     /// Removes `id`, whose key is `key`; returns whether it was there.
@@ -58,32 +76,36 @@ impl KeyOrder {
         key: &[u8],
         key_of: impl Fn(u32) -> &'k [u8],
     ) -> bool {
-        let c = self
-            .chunks
-            .partition_point(|chunk| key_of(chunk[chunk.len() - 1]) < key);
-        let Some(chunk) = self.chunks.get_mut(c) else {
-            return false;
-        };
-        let Ok(at) = chunk.binary_search_by(|&other| key_of(other).cmp(key)) else {
-            return false;
-        };
-        if chunk[at] != id {
+        if self.chunks.is_empty() {
             return false;
         }
-        chunk.remove(at);
-        if chunk.is_empty() {
+        let c = self.chunk_for(key);
+        let ids = &mut self.chunks[c].ids;
+        let Ok(at) = ids.binary_search_by(|&other| key_of(other).cmp(key)) else {
+            return false;
+        };
+        if ids[at] != id {
+            return false;
+        }
+        ids.remove(at);
+        if ids.is_empty() {
             self.chunks.remove(c);
-        } else if chunk.len() < CHUNK_IDS_MAX / 4 {
+            if let Some(first) = self.chunks.first_mut() {
+                first.low = Box::default();
+            }
+        } else if ids.len() < CHUNK_IDS_MAX / 4 {
             self.merge_small(c);
         }
         true
     }
 
     /// Merges chunk `c` into a neighbour when both fit in half a chunk, so that deletes
-    /// do not leave a long list of nearly empty chunks behind.
+    /// do not leave a long list of nearly empty chunks behind. The merged chunk keeps the
+    /// lower `low`.
     fn merge_small(&mut self, c: usize) {
-        let fits =
-            |a: usize, b: usize| self.chunks[a].len() + self.chunks[b].len() <= CHUNK_IDS_MAX / 2;
+        let fits = |a: usize, b: usize| {
+            self.chunks[a].ids.len() + self.chunks[b].ids.len() <= CHUNK_IDS_MAX / 2
+        };
         let (into, from) = if c + 1 < self.chunks.len() && fits(c, c + 1) {
             (c, c + 1)
         } else if c > 0 && fits(c - 1, c) {
@@ -92,17 +114,23 @@ impl KeyOrder {
             return;
         };
         let moved = self.chunks.remove(from);
-        self.chunks[into].extend_from_slice(&moved);
+        self.chunks[into].ids.extend_from_slice(&moved.ids);
     }
 
     /// Checks the invariants (tests only).
     #[cfg(test)]
     fn check<'k>(&self, key_of: impl Fn(u32) -> &'k [u8]) {
+        let chunks = &self.chunks;
         assert!(
-            self.chunks
+            chunks
                 .iter()
-                .all(|c| !c.is_empty() && c.len() <= CHUNK_IDS_MAX)
+                .all(|c| !c.ids.is_empty() && c.ids.len() <= CHUNK_IDS_MAX)
         );
+        assert!(chunks.first().is_none_or(|c| c.low.is_empty()));
+        for pair in chunks.windows(2) {
+            let before = key_of(pair[0].ids[pair[0].ids.len() - 1]);
+            assert!(before < &*pair[1].low && &*pair[1].low <= key_of(pair[1].ids[0]));
+        }
         let ids: Vec<u32> = self.iter().collect();
         assert!(ids.windows(2).all(|w| key_of(w[0]) < key_of(w[1])));
     }
