@@ -400,12 +400,14 @@ fn write_snapshot(
     snapshot::write(fs, paths, lsn, groups.iter().map(|g| group_to_disk(g)), now)
 }
 
-/// The log payload of a push that was stored.
+/// The log payload of a push that was stored; `messages` are the families' protobuf
+/// messages, in the same order.
 pub(super) fn push_change(
     key: &GroupingKey,
     mode: PushMode,
     at: SystemTime,
     families: &[Arc<StoredFamily>],
+    messages: Vec<Vec<u8>>,
 ) -> Payload {
     Payload::new(&ChangeV1::Push {
         labels: labels_to_disk(key),
@@ -414,7 +416,14 @@ pub(super) fn push_change(
             PushMode::Merge => ModeV1::Merge,
         },
         at: TimeV1::from_system(at),
-        families: families.iter().map(|f| family_to_disk(f)).collect(),
+        families: families
+            .iter()
+            .zip(messages)
+            .map(|(family, message)| FamilyV1 {
+                pushed_at: TimeV1::from_system(family.pushed_at()),
+                message,
+            })
+            .collect(),
     })
 }
 
@@ -451,7 +460,7 @@ fn labels_to_disk(key: &GroupingKey) -> Vec<LabelV1> {
 fn family_to_disk(family: &StoredFamily) -> FamilyV1 {
     FamilyV1 {
         pushed_at: TimeV1::from_system(family.pushed_at()),
-        message: family.message().to_vec(),
+        message: family.message().into_owned(),
     }
 }
 

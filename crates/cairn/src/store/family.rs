@@ -1,12 +1,13 @@
 //! A stored metric family: sanitised, checked on its own, and rendered once at push time.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::time::SystemTime;
 
 use cairn_expfmt::{
-    Label, Metric, MetricFamily, MetricType, NameScheme, ProtoLimits, Value, decode_delimited,
-    encode_delimited, write_text_metric,
+    Counter, Label, Metric, MetricFamily, MetricType, NameScheme, ProtoLimits, Value,
+    decode_delimited, encode_delimited, write_text_metric,
 };
 
 use super::check::Inconsistency;
@@ -25,9 +26,10 @@ const PUSH_FAILURE_TIME_HELP: &str =
 /// One family as a group holds it: the sanitised family (grouping labels applied, labels
 /// sorted by name), when it was pushed, and its series pre-rendered as text 0.0.4.
 ///
-/// The family itself is kept compact, as one protobuf message (a handful of allocations
-/// instead of several per series), and decoded when a reader needs the full model: the
-/// JSON API, protobuf and OpenMetrics scrapes. The text scrape needs only the text lines.
+/// The family itself is kept compact (a handful of allocations instead of several per
+/// series) and turned back into the model when a reader needs it: the JSON API, protobuf
+/// and OpenMetrics scrapes, persistence. The text scrape needs only the text lines. How
+/// compact depends on the family ([`Form`]).
 #[derive(Debug)]
 pub struct StoredFamily {
     owner: Arc<GroupingKey>,
@@ -39,18 +41,61 @@ pub struct StoredFamily {
     pushed_at: SystemTime,
     /// One allocation for everything the family holds per series: every metric's text
     /// lines, then every metric's series key (see [`write_series_key`]; it identifies the
-    /// metric within the family and orders it for the scrape), then the sanitised family
-    /// as one length-delimited protobuf `MetricFamily` message.
+    /// metric within the family and orders it for the scrape), then the rest of the family
+    /// in its [`Form`].
     bytes: Box<[u8]>,
     /// Offsets into `bytes`: metric `i`'s text is `ends[i]..ends[i + 1]`, its key
-    /// `ends[n + i]..ends[n + i + 1]` for `n` metrics, and the message starts at `ends[2n]`.
+    /// `ends[n + i]..ends[n + i + 1]` for `n` metrics, and the rest starts at `ends[2n]`.
     ends: Box<[u32]>,
+    form: Form,
     /// `slots[i]` is metric `i`'s slot in the family name's index, set under the store's
     /// write lock when the family is indexed ([`NO_SLOT`] before). A re-push of the same
     /// label sets finds its slots here instead of in the index's hash map.
     slots: Box<[AtomicU32]>,
     /// A rule this family breaks on its own (found in unchecked mode, stored anyway).
-    problem: Option<Inconsistency>,
+    problem: Option<Box<Inconsistency>>,
+}
+
+/// What follows the text lines and keys in a [`StoredFamily`]'s bytes.
+///
+/// Most pushed families are counters, gauges or untyped values with nothing but labels
+/// and a number per series. Their series keys already hold every label exactly, so
+/// the number is all that is left to keep: 8 bytes a series instead of a protobuf
+/// message repeating every label, grouping labels included. Anything else (summaries,
+/// histograms, created timestamps, exemplars, a unit, a value of another kind than the
+/// family's type) keeps the message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Form {
+    /// Each metric's value as 8 little-endian bytes of its `f64`, in metric order; the
+    /// kind is the family's type, and the labels are read back from the keys.
+    Values,
+    /// The sanitised family as one length-delimited protobuf `MetricFamily` message.
+    Message,
+}
+
+impl Form {
+    fn of(family: &MetricFamily) -> Form {
+        let simple = |metric: &Metric| {
+            metric.timestamp_ms.is_none()
+                && matches!(
+                    (family.metric_type, &metric.value),
+                    (
+                        MetricType::Counter,
+                        Value::Counter(Counter {
+                            created: None,
+                            exemplar: None,
+                            ..
+                        })
+                    ) | (MetricType::Gauge, Value::Gauge(_))
+                        | (MetricType::Untyped, Value::Untyped(_))
+                )
+        };
+        if family.unit.is_none() && family.metrics.iter().all(simple) {
+            Form::Values
+        } else {
+            Form::Message
+        }
+    }
 }
 
 impl StoredFamily {
@@ -59,9 +104,32 @@ impl StoredFamily {
     /// where there is no instance, and labels are sorted by name.
     pub(crate) fn new(
         owner: Arc<GroupingKey>,
+        family: MetricFamily,
+        pushed_at: SystemTime,
+        scheme: NameScheme,
+    ) -> StoredFamily {
+        Self::build(owner, family, pushed_at, scheme, None)
+    }
+
+    /// [`StoredFamily::new`], also appending the sanitised family's protobuf message (as
+    /// [`StoredFamily::message`] gives it) to `message`, for the write-ahead log: encoded
+    /// once from the model at hand rather than rebuilt from the compact form.
+    pub(crate) fn new_with_message(
+        owner: Arc<GroupingKey>,
+        family: MetricFamily,
+        pushed_at: SystemTime,
+        scheme: NameScheme,
+        message: &mut Vec<u8>,
+    ) -> StoredFamily {
+        Self::build(owner, family, pushed_at, scheme, Some(message))
+    }
+
+    fn build(
+        owner: Arc<GroupingKey>,
         mut family: MetricFamily,
         pushed_at: SystemTime,
         scheme: NameScheme,
+        message: Option<&mut Vec<u8>>,
     ) -> StoredFamily {
         for metric in &mut family.metrics {
             sanitize_labels(&mut metric.labels, &owner);
@@ -80,8 +148,29 @@ impl StoredFamily {
             ends.push(offset(&bytes));
         }
         let key = |i: usize| &bytes[ends[n + i] as usize..ends[n + i + 1] as usize];
-        let problem = local_problem(&family, scheme).or_else(|| duplicate_series(&family, key));
-        encode_delimited(&mut bytes, &family);
+        let problem = local_problem(&family, scheme)
+            .or_else(|| duplicate_series(&family, key))
+            .map(Box::new);
+        let form = Form::of(&family);
+        match form {
+            Form::Values => {
+                for metric in &family.metrics {
+                    let value = match &metric.value {
+                        Value::Counter(c) => c.value,
+                        Value::Gauge(v) | Value::Untyped(v) => *v,
+                        _ => 0.0,
+                    };
+                    bytes.extend_from_slice(&value.to_le_bytes());
+                }
+            }
+            Form::Message => encode_delimited(&mut bytes, &family),
+        }
+        if let Some(message) = message {
+            match form {
+                Form::Values => encode_delimited(message, &family),
+                Form::Message => message.extend_from_slice(&bytes[ends[2 * n] as usize..]),
+            }
+        }
         let slots = family
             .metrics
             .iter()
@@ -104,8 +193,12 @@ impl StoredFamily {
             metric_type,
             gauge_value,
             pushed_at,
-            bytes: bytes.into_boxed_slice(),
+            // A copy, not `into_boxed_slice`: mimalloc shrinks a block in place when at
+            // most half of it would be left unused, and this buffer, reserved generously
+            // up front, is most of what the store holds per series.
+            bytes: Box::from(bytes.as_slice()),
             ends: ends.into_boxed_slice(),
+            form,
             slots,
             problem,
         }
@@ -138,7 +231,19 @@ impl StoredFamily {
     }
 
     /// The sanitised family as one length-delimited protobuf message.
-    pub(crate) fn message(&self) -> &[u8] {
+    pub(crate) fn message(&self) -> Cow<'_, [u8]> {
+        match self.form {
+            Form::Message => Cow::Borrowed(self.rest()),
+            Form::Values => {
+                let mut message = Vec::new();
+                encode_delimited(&mut message, &self.family());
+                Cow::Owned(message)
+            }
+        }
+    }
+
+    /// What follows the text lines and keys in `bytes`.
+    fn rest(&self) -> &[u8] {
         &self.bytes[self.ends[2 * self.series_count()] as usize..]
     }
 
@@ -151,24 +256,46 @@ impl StoredFamily {
         &self.owner
     }
 
-    /// The family as sanitised at push time, decoded from its compact form.
+    /// The family as sanitised at push time, rebuilt from its compact form.
     pub fn family(&self) -> MetricFamily {
-        // The bytes were written by the encoder from a valid model, which the decoder reads
-        // back unchanged (a property the codec's tests check); the fallback keeps a broken
-        // invariant from taking the process down.
-        decode_delimited(
-            &self.bytes[self.ends[2 * self.series_count()] as usize..],
-            &ProtoLimits::default(),
-        )
-        .ok()
-        .and_then(|families| families.into_iter().next())
-        .unwrap_or_else(|| MetricFamily {
+        let head = || MetricFamily {
             name: self.name.clone(),
             help: self.help.clone(),
             metric_type: self.metric_type,
             unit: None,
             metrics: Vec::new(),
-        })
+        };
+        match self.form {
+            Form::Values => {
+                let values = self.rest().chunks_exact(8);
+                let metrics = values
+                    .enumerate()
+                    .map(|(i, value)| {
+                        let value = f64::from_le_bytes(value.try_into().unwrap_or_default());
+                        Metric {
+                            labels: read_series_key(self.key(i)),
+                            value: match self.metric_type {
+                                MetricType::Counter => Value::Counter(Counter {
+                                    value,
+                                    ..Counter::default()
+                                }),
+                                MetricType::Gauge => Value::Gauge(value),
+                                _ => Value::Untyped(value),
+                            },
+                            timestamp_ms: None,
+                        }
+                    })
+                    .collect();
+                MetricFamily { metrics, ..head() }
+            }
+            // The bytes were written by the encoder from a valid model, which the decoder
+            // reads back unchanged (a property the codec's tests check); the fallback keeps
+            // a broken invariant from taking the process down.
+            Form::Message => decode_delimited(self.rest(), &ProtoLimits::default())
+                .ok()
+                .and_then(|families| families.into_iter().next())
+                .unwrap_or_else(head),
+        }
     }
 
     /// The family name.
@@ -222,7 +349,7 @@ impl StoredFamily {
     }
 
     pub(crate) fn problem(&self) -> Option<&Inconsistency> {
-        self.problem.as_ref()
+        self.problem.as_deref()
     }
 }
 
@@ -352,5 +479,168 @@ pub(crate) fn write_series_key(out: &mut Vec<u8>, labels: &[Label]) {
             }
         }
         out.extend_from_slice(&[0, 0]);
+    }
+}
+
+/// The labels a series key was written from ([`write_series_key`]), in the same order.
+fn read_series_key(key: &[u8]) -> Vec<Label> {
+    let count = key
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u32::from_be_bytes) as usize;
+    let mut parts = Vec::with_capacity(2 * count);
+    let mut part = Vec::new();
+    let mut bytes = key.get(4..).unwrap_or_default().iter();
+    while let Some(&b) = bytes.next() {
+        if b != 0 {
+            part.push(b);
+            continue;
+        }
+        match bytes.next() {
+            Some(0xFF) => part.push(0),
+            _ => {
+                // The key was written from `String`s, so each part is UTF-8.
+                let text = String::from_utf8(std::mem::take(&mut part))
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                parts.push(text);
+            }
+        }
+    }
+    let names = parts.split_off(count.min(parts.len()));
+    names
+        .into_iter()
+        .zip(parts)
+        .map(|(name, value)| Label { name, value })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> Arc<GroupingKey> {
+        Arc::new(
+            GroupingKey::new([("job".to_owned(), "j\0b".to_owned())], NameScheme::Legacy)
+                .expect("valid key"),
+        )
+    }
+
+    fn family(metric_type: MetricType, values: Vec<Value>) -> MetricFamily {
+        MetricFamily {
+            name: "m".to_owned(),
+            help: Some(String::new()),
+            metric_type,
+            unit: None,
+            metrics: values
+                .into_iter()
+                .enumerate()
+                .map(|(i, value)| Metric {
+                    labels: vec![
+                        Label::new("z", format!("\0{i}\u{e9}\0")),
+                        Label::new("a", ""),
+                    ],
+                    value,
+                    timestamp_ms: None,
+                })
+                .collect(),
+        }
+    }
+
+    /// The family as stored: what `StoredFamily::family` must give back.
+    fn sanitised(mut family: MetricFamily) -> MetricFamily {
+        for metric in &mut family.metrics {
+            sanitize_labels(&mut metric.labels, &key());
+        }
+        family
+    }
+
+    #[test]
+    fn compact_and_message_forms_give_back_the_sanitised_family() {
+        let counter = |value, created| {
+            Value::Counter(Counter {
+                value,
+                created,
+                exemplar: None,
+            })
+        };
+        let created = Some(cairn_expfmt::Timestamp {
+            seconds: 5,
+            nanos: 1,
+        });
+        let cases = [
+            (
+                family(
+                    MetricType::Gauge,
+                    vec![Value::Gauge(-0.0), Value::Gauge(f64::NAN)],
+                ),
+                Form::Values,
+            ),
+            (
+                family(MetricType::Counter, vec![counter(1.5, None)]),
+                Form::Values,
+            ),
+            (
+                family(MetricType::Untyped, vec![Value::Untyped(f64::INFINITY)]),
+                Form::Values,
+            ),
+            (family(MetricType::Gauge, Vec::new()), Form::Values),
+            (
+                family(
+                    MetricType::Counter,
+                    vec![counter(1.0, None), counter(2.0, created)],
+                ),
+                Form::Message,
+            ),
+            (
+                family(MetricType::Gauge, vec![Value::Untyped(1.0)]),
+                Form::Message,
+            ),
+            (
+                family(MetricType::Summary, vec![Value::Summary(Box::default())]),
+                Form::Message,
+            ),
+            (
+                MetricFamily {
+                    unit: Some("seconds".to_owned()),
+                    ..family(MetricType::Gauge, vec![Value::Gauge(1.0)])
+                },
+                Form::Message,
+            ),
+        ];
+        for (pushed, form) in cases {
+            let mut message = Vec::new();
+            let stored = StoredFamily::new_with_message(
+                key(),
+                pushed.clone(),
+                SystemTime::UNIX_EPOCH,
+                NameScheme::Utf8,
+                &mut message,
+            );
+            assert_eq!(stored.form, form, "{pushed:?}");
+            let expected = sanitised(pushed);
+            // NaN != NaN: compare the encodings, which hold every bit of every value.
+            let mut encoded = Vec::new();
+            encode_delimited(&mut encoded, &expected);
+            let mut rebuilt = Vec::new();
+            encode_delimited(&mut rebuilt, &stored.family());
+            assert_eq!(rebuilt, encoded, "{expected:?}");
+            assert_eq!(stored.message().as_ref(), encoded.as_slice());
+            assert_eq!(message, encoded);
+        }
+    }
+
+    #[test]
+    fn series_keys_read_back_as_their_labels() {
+        let labels = vec![
+            Label::new("a", "\0\u{ff}"),
+            Label::new("b\0", ""),
+            Label::new("c", "\0"),
+        ];
+        let mut key = Vec::new();
+        write_series_key(&mut key, &labels);
+        assert_eq!(read_series_key(&key), labels);
+        key.clear();
+        write_series_key(&mut key, &[]);
+        assert_eq!(read_series_key(&key), Vec::<Label>::new());
     }
 }

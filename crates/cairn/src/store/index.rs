@@ -2,11 +2,15 @@
 //! the push, not the store: per family name, which groups hold it with which type, and
 //! every series in exposition order with the group that owns it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
+
+use hashbrown::HashTable;
 
 use super::check::Kind;
 use super::family::StoredFamily;
+use super::order::KeyOrder;
 use crate::GroupingKey;
 
 /// One series: metric `index` of a stored family.
@@ -14,6 +18,9 @@ use crate::GroupingKey;
 pub(crate) struct SeriesRef {
     pub(crate) family: Arc<StoredFamily>,
     pub(crate) index: u32,
+    /// The hash of the series key (see [`FamilyIndex::hash`]), kept where it costs no
+    /// room (the struct's padding) so that growing the hash table reads no family.
+    hash: u32,
 }
 
 impl SeriesRef {
@@ -26,16 +33,38 @@ impl SeriesRef {
     }
 }
 
-/// Who holds one label set: normally one series; unchecked mode lets in more.
+/// Who holds one label set: normally one series; unchecked mode lets in more, kept
+/// behind one pointer so that a slot costs 24 bytes.
 #[derive(Debug)]
 pub(crate) struct Slot {
     pub(crate) first: SeriesRef,
-    pub(crate) more: Vec<SeriesRef>,
+    // Boxed on purpose: one pointer (8 bytes) in every slot instead of a `Vec`'s 24,
+    // for what only unchecked mode ever fills.
+    #[allow(clippy::box_collection)]
+    more: Option<Box<Vec<SeriesRef>>>,
 }
 
 impl Slot {
+    fn new(first: SeriesRef) -> Slot {
+        Slot { first, more: None }
+    }
+
     pub(crate) fn all(&self) -> impl Iterator<Item = &SeriesRef> {
-        std::iter::once(&self.first).chain(&self.more)
+        std::iter::once(&self.first).chain(self.more())
+    }
+
+    /// The holders after the first, in grouping-key order.
+    pub(crate) fn more(&self) -> &[SeriesRef] {
+        self.more.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    fn more_mut(&mut self) -> &mut Vec<SeriesRef> {
+        self.more.get_or_insert_with(Box::default)
+    }
+
+    /// The series key of the label set.
+    fn key(&self) -> &[u8] {
+        self.first.family.key(self.first.index as usize)
     }
 }
 
@@ -45,6 +74,10 @@ impl Slot {
 /// size) and exposed in `order`. Each stored family remembers its series' slots, so a group
 /// re-pushing the label sets it already holds finds them without any lookup, only swaps
 /// slot contents, and leaves `by_key` and `order` untouched.
+///
+/// Neither `by_key` nor `order` holds a key: both hold slot ids, and read a slot's key
+/// from the family in it (every holder of a slot has the same label set, so any will do).
+/// The keys are stored once, in the families.
 #[derive(Debug, Default)]
 pub(crate) struct FamilyIndex {
     /// Groups holding this name, in grouping-key order: the first one's help and type are
@@ -56,9 +89,11 @@ pub(crate) struct FamilyIndex {
     kind_counts: [u32; Kind::COUNT],
     slots: Vec<Option<Slot>>,
     free_slots: Vec<u32>,
-    by_key: HashMap<Arc<[u8]>, u32>,
-    /// Every label set, in exposition order, with its slot.
-    order: BTreeMap<Arc<[u8]>, u32>,
+    /// The slot of every label set, hashed by its series key with `hasher`.
+    by_key: HashTable<u32>,
+    hasher: RandomState,
+    /// Every label set's slot, in exposition order.
+    order: KeyOrder,
 }
 
 impl FamilyIndex {
@@ -86,8 +121,22 @@ impl FamilyIndex {
     /// Every label set's holders, in exposition order.
     pub(crate) fn slots_in_order(&self) -> impl Iterator<Item = &Slot> {
         self.order
-            .values()
-            .filter_map(|&i| self.slots[i as usize].as_ref())
+            .iter()
+            .filter_map(|i| self.slots[i as usize].as_ref())
+    }
+
+    /// The slot holding the label set `key`.
+    fn lookup(&self, key: &[u8]) -> Option<u32> {
+        let slots = &self.slots;
+        self.by_key
+            .find(spread(self.hash(key)), |&id| key_of(slots, id) == key)
+            .copied()
+    }
+
+    /// The hash of a series key. 32 bits are kept (in [`SeriesRef`]) and spread over the
+    /// 64 the table uses ([`spread`]): plenty for a table of at most 2^32 slots.
+    fn hash(&self, key: &[u8]) -> u32 {
+        self.hasher.hash_one(key) as u32
     }
 
     /// A kind other than `kind` that another group holds this name with, not counting the
@@ -119,7 +168,7 @@ impl FamilyIndex {
         let same_as_old = old.filter(|old| index < old.series_count() && old.key(index) == key);
         match same_as_old.and_then(|old| old.slot(index)) {
             Some(slot) => (Some(slot), true),
-            None => (self.by_key.get(key).copied(), false),
+            None => (self.lookup(key), false),
         }
     }
 
@@ -147,9 +196,8 @@ impl FamilyIndex {
 
     /// Whether the label set `key` is held by a group other than `owner`.
     pub(crate) fn series_held_by_other_than(&self, key: &[u8], owner: &Arc<GroupingKey>) -> bool {
-        self.by_key
-            .get(key)
-            .is_some_and(|&slot_id| self.slot_held_by_other_than(slot_id, owner, None))
+        self.lookup(key)
+            .is_some_and(|slot_id| self.slot_held_by_other_than(slot_id, owner, None))
     }
 
     /// Puts `new` in place of `old` (the same group's family of this name, if it had one).
@@ -170,22 +218,19 @@ impl FamilyIndex {
         }
         let mut reused = 0;
         for index in 0..new.series_count() {
-            let series = SeriesRef {
-                family: new.clone(),
-                index: index as u32,
-            };
             let slot_id = match found {
                 Some(found) => found[index],
                 None => self.find_slot(old.map(|o| o.as_ref()), new, index).0,
             };
             let Some(slot_id) = slot_id else {
-                let key: Arc<[u8]> = new.key(index).into();
-                let slot_id = self.alloc_slot(Slot {
-                    first: series,
-                    more: Vec::new(),
-                });
-                self.by_key.insert(key.clone(), slot_id);
-                self.order.insert(key, slot_id);
+                let key = new.key(index);
+                let hash = self.hash(key);
+                let slot_id = self.alloc_slot(Slot::new(SeriesRef {
+                    family: new.clone(),
+                    index: index as u32,
+                    hash,
+                }));
+                self.index_key(slot_id, key, hash);
                 new.set_slot(index, slot_id);
                 continue;
             };
@@ -193,9 +238,19 @@ impl FamilyIndex {
             let slot = self.slots[slot_id as usize]
                 .as_mut()
                 .expect("indexed slots are live");
+            // The same label set, so the same hash.
+            let series = SeriesRef {
+                family: new.clone(),
+                index: index as u32,
+                hash: slot.first.hash,
+            };
             let taken = old.and_then(|old| {
-                std::iter::once(&mut slot.first)
-                    .chain(slot.more.iter_mut())
+                if Arc::ptr_eq(&slot.first.family, old) {
+                    return Some(&mut slot.first);
+                }
+                slot.more
+                    .as_deref_mut()?
+                    .iter_mut()
                     .find(|s| Arc::ptr_eq(&s.family, old))
             });
             if let Some(place) = taken {
@@ -207,11 +262,12 @@ impl FamilyIndex {
             // grouping-key order, so the scrape does not depend on push history.
             if series.family.owner() < slot.first.family.owner() {
                 let first = std::mem::replace(&mut slot.first, series);
-                slot.more.insert(0, first);
+                slot.more_mut().insert(0, first);
             } else {
                 let owner = series.family.owner();
-                let at = slot.more.partition_point(|s| s.family.owner() <= owner);
-                slot.more.insert(at, series);
+                let more = slot.more_mut();
+                let at = more.partition_point(|s| s.family.owner() <= owner);
+                more.insert(at, series);
             }
         }
         // Only label sets `new` no longer has are left to drop; usually there are none.
@@ -239,19 +295,49 @@ impl FamilyIndex {
             };
             let index = index as u32;
             if slot.first.is(family, index) {
-                if slot.more.is_empty() {
-                    self.slots[slot_id as usize] = None;
-                    self.free_slots.push(slot_id);
-                    let key = family.key(index as usize);
-                    self.by_key.remove(key);
-                    self.order.remove(key);
-                } else {
-                    slot.first = slot.more.remove(0);
+                match slot.more.as_deref_mut() {
+                    Some(more) if !more.is_empty() => {
+                        slot.first = more.remove(0);
+                        if more.is_empty() {
+                            slot.more = None;
+                        }
+                    }
+                    _ => {
+                        // Out of the hash table and the order while the slot still holds
+                        // the key they compare with.
+                        self.unindex_key(slot_id, family.key(index as usize));
+                        self.slots[slot_id as usize] = None;
+                        self.free_slots.push(slot_id);
+                    }
                 }
-            } else {
-                slot.more.retain(|s| !s.is(family, index));
+            } else if let Some(more) = slot.more.as_deref_mut() {
+                more.retain(|s| !s.is(family, index));
+                if more.is_empty() {
+                    slot.more = None;
+                }
             }
         }
+    }
+
+    /// Enters the label set `key`, now in slot `slot_id`, in the hash table and the order.
+    fn index_key(&mut self, slot_id: u32, key: &[u8], hash: u32) {
+        let slots = &self.slots;
+        self.by_key.insert_unique(spread(hash), slot_id, |&id| {
+            spread(slots[id as usize].as_ref().map_or(0, |s| s.first.hash))
+        });
+        self.order.insert(slot_id, key, |id| key_of(slots, id));
+    }
+
+    /// Takes the label set `key` of slot `slot_id` out of the hash table and the order.
+    fn unindex_key(&mut self, slot_id: u32, key: &[u8]) {
+        if let Ok(entry) = self
+            .by_key
+            .find_entry(spread(self.hash(key)), |&id| id == slot_id)
+        {
+            entry.remove();
+        }
+        let slots = &self.slots;
+        self.order.remove(slot_id, key, |id| key_of(slots, id));
     }
 
     fn alloc_slot(&mut self, slot: Slot) -> u32 {
@@ -270,4 +356,17 @@ impl FamilyIndex {
     pub(crate) fn is_empty(&self) -> bool {
         self.holders.is_empty()
     }
+}
+
+/// A 32-bit hash spread over 64 bits: the table takes its bucket from the low bits and a
+/// 7-bit tag from the top ones, and a multiplication by an odd constant feeds every bit
+/// of the hash into the top ones.
+fn spread(hash: u32) -> u64 {
+    u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// The series key of the label set in slot `id`, which is live: the hash table and the
+/// order hold live slots only.
+fn key_of(slots: &[Option<Slot>], id: u32) -> &[u8] {
+    slots[id as usize].as_ref().map_or(&[], Slot::key)
 }

@@ -5,6 +5,7 @@ mod check;
 mod durable;
 mod family;
 mod index;
+mod order;
 mod render;
 
 use std::collections::{BTreeMap, HashMap};
@@ -343,12 +344,13 @@ impl Store {
             .get_key_value(&key)
             .map(|(k, _)| k.clone());
         let key = existing.unwrap_or_else(|| Arc::new(key));
-        let prepared = self.prepare(&key, families, now);
         let log = self.persist.as_ref().map(|d| &d.log);
+        let mut messages = log.map(|_| Vec::new());
+        let prepared = self.prepare(&key, families, now, messages.as_mut());
         // The log record is encoded before the lock is taken; only its framing happens
         // under it.
-        let record = match (&prepared, log) {
-            (Ok(new), Some(_)) => Some(durable::push_change(&key, mode, now, new)),
+        let record = match (&prepared, messages) {
+            (Ok(new), Some(messages)) => Some(durable::push_change(&key, mode, now, new, messages)),
             _ => None,
         };
         let own = self.own.read().clone();
@@ -397,12 +399,14 @@ impl Store {
         })
     }
 
-    /// Sanitises, checks on their own and renders the pushed families, outside the lock.
+    /// Sanitises, checks on their own and renders the pushed families, outside the lock;
+    /// with `messages`, also gives each family's protobuf message, for the log.
     fn prepare(
         &self,
         key: &Arc<GroupingKey>,
         families: Vec<MetricFamily>,
         now: SystemTime,
+        mut messages: Option<&mut Vec<Vec<u8>>>,
     ) -> Result<Vec<Arc<StoredFamily>>, Inconsistency> {
         let mut by_name: BTreeMap<String, MetricFamily> = BTreeMap::new();
         for family in families {
@@ -420,7 +424,22 @@ impl Store {
         by_name.remove(PUSH_FAILURE_TIME_FAMILY);
         let mut prepared = Vec::with_capacity(by_name.len());
         for family in by_name.into_values() {
-            let stored = StoredFamily::new(key.clone(), family, now, self.config.name_scheme);
+            let scheme = self.config.name_scheme;
+            let stored = match messages.as_deref_mut() {
+                Some(messages) => {
+                    let mut message = Vec::new();
+                    let stored = StoredFamily::new_with_message(
+                        key.clone(),
+                        family,
+                        now,
+                        scheme,
+                        &mut message,
+                    );
+                    messages.push(message);
+                    stored
+                }
+                None => StoredFamily::new(key.clone(), family, now, scheme),
+            };
             if let (Some(problem), Consistency::Checked) =
                 (stored.problem(), self.config.consistency)
             {

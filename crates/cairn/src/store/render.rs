@@ -268,7 +268,7 @@ fn family_problems<'a>(
     });
     let duplicates = index
         .slots_in_order()
-        .filter(|slot| !slot.more.is_empty())
+        .filter(|slot| !slot.more().is_empty())
         .map(move |slot| Inconsistency::DuplicateSeries {
             name: name.to_owned(),
             labels: slot
