@@ -155,65 +155,61 @@ const TLS13_NAMES: &[&str] = &[
     "TLS_CHACHA20_POLY1305_SHA256",
 ];
 
+/// Key-exchange groups by their Go names; `CurveP521` is accepted and not offered.
+const CURVES: &[(&str, Option<&'static dyn SupportedKxGroup>)] = &[
+    ("X25519", Some(ring::kx_group::X25519)),
+    ("CurveP256", Some(ring::kx_group::SECP256R1)),
+    ("CurveP384", Some(ring::kx_group::SECP384R1)),
+    ("CurveP521", None),
+];
+
+/// The entries of `table` that `names` (the file's list under `key`) pick: an unknown name
+/// is an error, a known one that is not offered is skipped with a warning, and a list that
+/// picks nothing offered is an error.
+fn pick<T: Copy>(
+    key: &str,
+    kind: &str,
+    names: &[String],
+    table: &[(&str, Option<T>)],
+    skipped: impl Fn(&str) -> bool,
+) -> Result<Vec<T>, String> {
+    let mut picked = Vec::new();
+    for name in names.iter().filter(|name| !skipped(name)) {
+        match table.iter().find(|(n, _)| n == name) {
+            Some((_, Some(entry))) => picked.push(*entry),
+            Some((_, None)) => {
+                tracing::warn!(%name, "tls_server_config.{key}: not offered by cairn")
+            }
+            None => return Err(format!("tls_server_config.{key}: unknown {kind} {name:?}")),
+        }
+    }
+    if picked.is_empty() {
+        let offered: Vec<&str> = table
+            .iter()
+            .filter(|(_, entry)| entry.is_some())
+            .map(|(name, _)| *name)
+            .collect();
+        return Err(format!(
+            "tls_server_config.{key}: none of those listed is offered by cairn (it offers {})",
+            offered.join(", ")
+        ));
+    }
+    Ok(picked)
+}
+
 /// The crypto provider, restricted to the configured TLS 1.2 suites and curves.
 fn provider(t: &TlsFile) -> Result<CryptoProvider, String> {
     let mut provider = ring::default_provider();
     if let Some(names) = t.cipher_suites.as_ref().filter(|n| !n.is_empty()) {
-        let mut tls12 = Vec::new();
-        for name in names {
-            if TLS13_NAMES.contains(&name.as_str()) {
-                continue;
-            }
-            match TLS12_SUITES.iter().find(|(n, _)| n == name) {
-                Some((_, Some(suite))) => tls12.push(*suite),
-                Some((_, None)) => tracing::warn!(
-                    cipher = %name,
-                    "tls_server_config.cipher_suites: not offered (cairn offers only AEAD suites with ECDHE)"
-                ),
-                None => {
-                    return Err(format!(
-                        "tls_server_config.cipher_suites: unknown cipher {name:?}"
-                    ));
-                }
-            }
-        }
-        if tls12.is_empty() {
-            return Err(
-                "tls_server_config.cipher_suites: none of the listed TLS 1.2 suites is offered \
-                 by cairn (it offers the ECDHE suites with AES-GCM or ChaCha20-Poly1305)"
-                    .to_owned(),
-            );
-        }
+        let tls12 = pick("cipher_suites", "cipher", names, TLS12_SUITES, |name| {
+            TLS13_NAMES.contains(&name)
+        })?;
         provider
             .cipher_suites
             .retain(|suite| suite.tls13().is_some() || tls12.contains(suite));
     }
     if let Some(names) = t.curve_preferences.as_ref().filter(|n| !n.is_empty()) {
-        let mut groups: Vec<&'static dyn SupportedKxGroup> = Vec::new();
-        for name in names {
-            match name.as_str() {
-                "X25519" => groups.push(ring::kx_group::X25519),
-                "CurveP256" => groups.push(ring::kx_group::SECP256R1),
-                "CurveP384" => groups.push(ring::kx_group::SECP384R1),
-                "CurveP521" => tracing::warn!(
-                    curve = %name,
-                    "tls_server_config.curve_preferences: not offered"
-                ),
-                other => {
-                    return Err(format!(
-                        "tls_server_config.curve_preferences: unknown curve {other:?}"
-                    ));
-                }
-            }
-        }
-        if groups.is_empty() {
-            return Err(
-                "tls_server_config.curve_preferences: none of the listed curves is offered \
-                 (X25519, CurveP256, CurveP384 are)"
-                    .to_owned(),
-            );
-        }
-        provider.kx_groups = groups;
+        provider.kx_groups = pick("curve_preferences", "curve", names, CURVES, |_| false)?;
     }
     Ok(provider)
 }

@@ -138,6 +138,14 @@ fn a_bad_file_is_refused_naming_the_file_and_the_problem() {
             "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  curve_preferences: [Curve25]\n",
             "unknown curve \"Curve25\"",
         ),
+        (
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  cipher_suites: [TLS_RSA_WITH_AES_128_CBC_SHA]\n",
+            "cipher_suites: none of those listed is offered",
+        ),
+        (
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  curve_preferences: [CurveP521]\n",
+            "curve_preferences: none of those listed is offered",
+        ),
         ("rate_limit:\n  interval: soon\n", "rate_limit.interval"),
         ("- a list\n", "invalid type"),
     ];
