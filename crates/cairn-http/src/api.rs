@@ -40,8 +40,12 @@ pub(crate) fn empty(status: StatusCode) -> Response {
 /// keys sorted, `<`, `>`, `&`, U+2028 and U+2029 escaped.
 fn success(data: Json) -> Response {
     let envelope = json!({ "status": "success", "data": data });
-    let mut response =
-        (StatusCode::OK, go_escape(envelope.to_string().into_bytes())).into_response();
+    json_response(go_escape(envelope.to_string().into_bytes()))
+}
+
+/// A 200 with a serialised JSON body, its content type and the CORS headers.
+fn json_response(body: Vec<u8>) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     cors_headers(headers);
     headers.insert(
@@ -113,14 +117,7 @@ pub(crate) fn status(config: &GatewayConfig) -> Response {
 /// keys in byte order, a family named `labels` or `last_push_successful` in their place,
 /// as in the reference (its families are inserted after them).
 pub(crate) fn metrics(store: &Store) -> Response {
-    let mut response = (StatusCode::OK, metrics_body(store)).into_response();
-    let headers = response.headers_mut();
-    cors_headers(headers);
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
+    json_response(metrics_body(store))
 }
 
 fn metrics_body(store: &Store) -> Vec<u8> {

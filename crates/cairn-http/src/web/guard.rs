@@ -110,14 +110,15 @@ impl Guard {
         }
         let mut tag = [0u8; 32];
         tag.copy_from_slice(mac.sign().as_ref());
-        if let Some(&matched) = self.verdicts().get(&tag) {
+        let cached = || self.verdicts().get(&tag).copied();
+        if let Some(matched) = cached() {
             return matched && known.is_some();
         }
         let matched = {
             let _turn = self.bcrypt.acquire().await;
             // Requests with the same credentials that arrive together wait here for the
             // first one's check instead of each paying for bcrypt.
-            if let Some(&matched) = self.verdicts().get(&tag) {
+            if let Some(matched) = cached() {
                 return matched && known.is_some();
             }
             let (password, hash) = (password.to_vec(), hash.clone());
