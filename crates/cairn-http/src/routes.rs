@@ -23,8 +23,6 @@ struct Gateway {
     store: Arc<Store>,
     config: GatewayConfig,
     metrics: OwnMetrics,
-    /// The last scrape's size, to size the next one's buffer.
-    scrape_bytes: std::sync::atomic::AtomicUsize,
 }
 
 type Shared = State<Arc<Gateway>>;
@@ -43,7 +41,6 @@ pub fn router(store: Arc<Store>, config: GatewayConfig) -> Router {
         store,
         config,
         metrics: OwnMetrics::default(),
-        scrape_bytes: std::sync::atomic::AtomicUsize::new(0),
     });
     let mut router = Router::new()
         .route(&format!("{p}/metrics/job/{{*rest}}"), any(push_route))
@@ -183,7 +180,6 @@ async fn scrape_route(State(gw): Shared, request: Request) -> Response {
             &gw.store,
             &gw.metrics.families(&gw.store),
             request.headers(),
-            &gw.scrape_bytes,
         )
         .unwrap_or_else(IntoResponse::into_response),
         Method::OPTIONS => options(ALLOW),

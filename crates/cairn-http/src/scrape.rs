@@ -10,15 +10,17 @@
 //! `encoding=compact-text` are not served (cairn has no encoder for them), and OpenMetrics
 //! is offered, which the reference does not do.
 
-use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io::{self, Write};
 
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cairn::{MetricFamily, NameScheme, ScrapeFormat, Store};
+use cairn::{Exposition, MetricFamily, NameScheme, ScrapeFormat, Store};
 use cairn_expfmt::is_legacy_metric_name;
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use http_body_util::channel::{Channel, Sender};
+use tokio::runtime::Handle;
 
 use crate::error::HttpError;
 use crate::escape::{Escaping, escape_protobuf, escape_text};
@@ -28,51 +30,43 @@ const PROTOBUF_CONTENT_TYPE: &str =
     "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// Bytes of exposition (before compression) per piece of the response body.
+const CHUNK_BYTES: usize = 256 << 10;
+/// Pieces in flight between the writer and the connection: what one scrape holds at most
+/// besides the exposition itself.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
 /// Renders the store in the format `Accept` asks for, gzipped if `Accept-Encoding` allows.
 ///
-/// `size_hint` carries the last exposition's size from scrape to scrape, so that the
-/// buffer is allocated once at about the right size instead of grown by copying.
+/// The store's lock is held only while the exposition is taken ([`Store::exposition`]);
+/// it is written out on the blocking pool a piece at a time, each piece sent (and
+/// compressed) as it is made, so that neither the store nor an async worker waits for a
+/// large scrape and memory holds a few pieces, not the whole body.
 pub(crate) fn scrape(
     store: &Store,
     own: &[MetricFamily],
     headers: &HeaderMap,
-    size_hint: &AtomicUsize,
 ) -> Result<Response, HttpError> {
     let Negotiated { format, escaping } = negotiate(header_str(headers, header::ACCEPT));
-    let hint = size_hint.load(Ordering::Relaxed);
-    let mut out = Vec::with_capacity(hint + hint / 16);
-    store
-        .render_with_own(format, own, &mut out)
+    let exposition = store
+        .exposition(own)
         .map_err(|e| HttpError::Scrape(e.to_string()))?;
-    size_hint.store(out.len(), Ordering::Relaxed);
-    let escaped = if escaping == Escaping::AllowUtf8 || !may_hold_utf8_names(store) {
-        None
-    } else {
-        match format {
-            ScrapeFormat::Text | ScrapeFormat::OpenMetrics => escape_text(&out, escaping),
-            ScrapeFormat::Protobuf => escape_protobuf(&out, escaping),
-        }
+    let escape =
+        (escaping != Escaping::AllowUtf8 && may_hold_utf8_names(store)).then_some(escaping);
+    let gzip = accepts_gzip(header_str(headers, header::ACCEPT_ENCODING));
+    let (tx, body) = Channel::<Bytes, io::Error>::new(CHUNKS_IN_FLIGHT);
+    let out = BodyWriter {
+        tx: Some(tx),
+        runtime: Handle::current(),
     };
-    if let Some(escaped) = escaped {
-        out = escaped;
-    }
+    tokio::task::spawn_blocking(move || write_body(&exposition, format, escape, gzip, out));
     let media_type = match format {
         ScrapeFormat::Text => TEXT_CONTENT_TYPE,
         ScrapeFormat::Protobuf => PROTOBUF_CONTENT_TYPE,
         ScrapeFormat::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
     };
     let content_type = format!("{media_type}; escaping={}", escaping.as_str());
-    let gzip = accepts_gzip(header_str(headers, header::ACCEPT_ENCODING));
-    if gzip {
-        let mut encoder = GzEncoder::new(Vec::with_capacity(out.len() / 4), Compression::fast());
-        // Writing into a Vec cannot fail.
-        let compressed = encoder
-            .write_all(&out)
-            .and_then(|()| encoder.finish())
-            .map_err(|e| HttpError::Scrape(e.to_string()))?;
-        out = compressed;
-    }
-    let mut response = (StatusCode::OK, out).into_response();
+    let mut response = (StatusCode::OK, Body::new(body)).into_response();
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -82,6 +76,101 @@ pub(crate) fn scrape(
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     Ok(response)
+}
+
+/// Writes the response body: the exposition in pieces, escaped when `escape` says so
+/// (which needs it whole) and compressed as asked. Stops when the client has gone.
+fn write_body(
+    exposition: &Exposition,
+    format: ScrapeFormat,
+    escape: Option<Escaping>,
+    gzip: bool,
+    mut out: BodyWriter,
+) {
+    let mut buf = Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 8);
+    let written = match (escape, gzip) {
+        (Some(escaping), _) => {
+            exposition.write(format, &mut buf);
+            let escaped = match format {
+                ScrapeFormat::Text | ScrapeFormat::OpenMetrics => escape_text(&buf, escaping),
+                ScrapeFormat::Protobuf => escape_protobuf(&buf, escaping),
+            };
+            let whole = escaped.unwrap_or(buf);
+            if gzip {
+                let mut gz =
+                    GzEncoder::new(Vec::with_capacity(whole.len() / 8), Compression::fast());
+                gz.write_all(&whole)
+                    .and_then(|()| gz.finish())
+                    .and_then(|compressed| out.send(compressed))
+            } else {
+                out.send(whole)
+            }
+        }
+        (None, true) => {
+            let mut gz = GzEncoder::new(Vec::with_capacity(CHUNK_BYTES / 4), Compression::fast());
+            exposition
+                .write_chunked(format, &mut buf, CHUNK_BYTES, |piece| {
+                    gz.write_all(piece)?;
+                    piece.clear();
+                    if gz.get_ref().len() >= CHUNK_BYTES / 4 {
+                        let compressed =
+                            std::mem::replace(gz.get_mut(), Vec::with_capacity(CHUNK_BYTES / 4));
+                        out.send(compressed)?;
+                    }
+                    Ok(())
+                })
+                .and_then(|()| gz.write_all(&buf))
+                .and_then(|()| gz.finish())
+                .and_then(|rest| out.send(rest))
+        }
+        (None, false) => exposition
+            .write_chunked(format, &mut buf, CHUNK_BYTES, |piece| {
+                let next = Vec::with_capacity(piece.capacity());
+                out.send(std::mem::replace(piece, next))
+            })
+            .and_then(|()| out.send(buf)),
+    };
+    match written {
+        Ok(()) => out.finish(),
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(err) => tracing::error!(err = %err, "writing a scrape"),
+    }
+}
+
+/// The sending end of a streamed response body, for a thread outside the runtime. A body
+/// dropped before [`BodyWriter::finish`] (an error, a panic) is ended with an error, so
+/// that the client sees a broken response rather than a short exposition that looks
+/// whole.
+struct BodyWriter {
+    tx: Option<Sender<Bytes, io::Error>>,
+    runtime: Handle,
+}
+
+impl BodyWriter {
+    /// Sends one piece, waiting while the connection is behind; `BrokenPipe` when the
+    /// client has gone.
+    fn send(&mut self, piece: Vec<u8>) -> io::Result<()> {
+        if piece.is_empty() {
+            return Ok(());
+        }
+        let tx = self.tx.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
+        self.runtime
+            .block_on(tx.send_data(Bytes::from(piece)))
+            .map_err(|_| io::ErrorKind::BrokenPipe.into())
+    }
+
+    /// Ends the body normally.
+    fn finish(mut self) {
+        self.tx = None;
+    }
+}
+
+impl Drop for BodyWriter {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            tx.abort(io::Error::other("the scrape was not written to its end"));
+        }
+    }
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {

@@ -55,7 +55,7 @@ pub use cairn_expfmt::{
 };
 pub use grouping_key::{GroupingKey, GroupingKeyError};
 pub use store::{
-    Consistency, Durable, Group, Inconsistency, OwnFamily, PUSH_FAILURE_TIME_FAMILY,
+    Consistency, Durable, Exposition, Group, Inconsistency, OwnFamily, PUSH_FAILURE_TIME_FAMILY,
     PUSH_TIME_FAMILY, PersistStats, PushError, PushMode, ScrapeError, ScrapeFormat, SnapshotInfo,
     Store, StoreConfig, StoredFamily,
 };

@@ -21,6 +21,7 @@ mod embed;
 mod escaping;
 mod limits;
 mod persistence;
+mod streaming;
 mod ui;
 mod web;
 

@@ -11,6 +11,7 @@ use hashbrown::HashTable;
 use super::check::Kind;
 use super::family::StoredFamily;
 use super::order::KeyOrder;
+use super::pages::Pages;
 use crate::GroupingKey;
 
 /// One series: metric `index` of a stored family.
@@ -35,7 +36,7 @@ impl SeriesRef {
 
 /// Who holds one label set: normally one series; unchecked mode lets in more, kept
 /// behind one pointer so that a slot costs 24 bytes.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Slot {
     pub(crate) first: SeriesRef,
     // Boxed on purpose: one pointer (8 bytes) in every slot instead of a `Vec`'s 24,
@@ -87,8 +88,13 @@ pub(crate) struct FamilyIndex {
     /// How many groups hold this name with each kind; more than one kind with a non-zero
     /// count is a type conflict (possible only in unchecked mode).
     kind_counts: [u32; Kind::COUNT],
-    slots: Vec<Option<Slot>>,
+    /// Every slot by id (a freed one is `None` until reused); paged copy-on-write, like
+    /// `order`, so that [`FamilyIndex::view`] is cheap.
+    slots: Pages<Option<Slot>>,
     free_slots: Vec<u32>,
+    /// How many slots more than one group holds (unchecked mode only), so that the scrape
+    /// looks for duplicates only when there are some.
+    shared_slots: usize,
     /// The slot of every label set, hashed by its series key with `hasher`.
     by_key: HashTable<u32>,
     hasher: RandomState,
@@ -118,11 +124,23 @@ impl FamilyIndex {
         self.by_key.len()
     }
 
+    /// Whether a label set is held by more than one group (unchecked mode only).
+    pub(crate) fn has_shared_slots(&self) -> bool {
+        self.shared_slots > 0
+    }
+
     /// Every label set's holders, in exposition order.
     pub(crate) fn slots_in_order(&self) -> impl Iterator<Item = &Slot> {
-        self.order
-            .iter()
-            .filter_map(|i| self.slots[i as usize].as_ref())
+        slots_in_order(&self.order, &self.slots)
+    }
+
+    /// The series as they are now, kept as they are however the index changes later: a
+    /// copy of two lists of page pointers, whatever the number of series.
+    pub(crate) fn view(&self) -> SeriesView {
+        SeriesView {
+            slots: self.slots.clone(),
+            order: self.order.clone(),
+        }
     }
 
     /// The slot holding the label set `key`.
@@ -180,7 +198,7 @@ impl FamilyIndex {
         owner: &Arc<GroupingKey>,
         own: Option<&Arc<StoredFamily>>,
     ) -> bool {
-        let Some(slot) = self.slots[slot_id as usize].as_ref() else {
+        let Some(slot) = live(&self.slots, slot_id) else {
             return false;
         };
         slot.all().any(|s| {
@@ -235,8 +253,10 @@ impl FamilyIndex {
                 continue;
             };
             new.set_slot(index, slot_id);
-            let slot = self.slots[slot_id as usize]
-                .as_mut()
+            let slot = self
+                .slots
+                .get_mut(slot_id as usize)
+                .and_then(Option::as_mut)
                 .expect("indexed slots are live");
             // The same label set, so the same hash.
             let series = SeriesRef {
@@ -260,6 +280,9 @@ impl FamilyIndex {
             }
             // Several groups hold this label set (unchecked mode): they are kept in
             // grouping-key order, so the scrape does not depend on push history.
+            if slot.more.is_none() {
+                self.shared_slots += 1;
+            }
             if series.family.owner() < slot.first.family.owner() {
                 let first = std::mem::replace(&mut slot.first, series);
                 slot.more_mut().insert(0, first);
@@ -290,7 +313,11 @@ impl FamilyIndex {
             let Some(slot_id) = family.slot(index) else {
                 continue;
             };
-            let Some(slot) = self.slots[slot_id as usize].as_mut() else {
+            let Some(slot) = self
+                .slots
+                .get_mut(slot_id as usize)
+                .and_then(Option::as_mut)
+            else {
                 continue;
             };
             let index = index as u32;
@@ -300,13 +327,16 @@ impl FamilyIndex {
                         slot.first = more.remove(0);
                         if more.is_empty() {
                             slot.more = None;
+                            self.shared_slots -= 1;
                         }
                     }
                     _ => {
                         // Out of the hash table and the order while the slot still holds
                         // the key they compare with.
                         self.unindex_key(slot_id, family.key(index as usize));
-                        self.slots[slot_id as usize] = None;
+                        if let Some(freed) = self.slots.get_mut(slot_id as usize) {
+                            *freed = None;
+                        }
                         self.free_slots.push(slot_id);
                     }
                 }
@@ -314,6 +344,7 @@ impl FamilyIndex {
                 more.retain(|s| !s.is(family, index));
                 if more.is_empty() {
                     slot.more = None;
+                    self.shared_slots -= 1;
                 }
             }
         }
@@ -323,7 +354,7 @@ impl FamilyIndex {
     fn index_key(&mut self, slot_id: u32, key: &[u8], hash: u32) {
         let slots = &self.slots;
         self.by_key.insert_unique(spread(hash), slot_id, |&id| {
-            spread(slots[id as usize].as_ref().map_or(0, |s| s.first.hash))
+            spread(live(slots, id).map_or(0, |s| s.first.hash))
         });
         self.order.insert(slot_id, key, |id| key_of(slots, id));
     }
@@ -343,7 +374,9 @@ impl FamilyIndex {
     fn alloc_slot(&mut self, slot: Slot) -> u32 {
         match self.free_slots.pop() {
             Some(id) => {
-                self.slots[id as usize] = Some(slot);
+                if let Some(free) = self.slots.get_mut(id as usize) {
+                    *free = Some(slot);
+                }
                 id
             }
             None => {
@@ -365,8 +398,35 @@ fn spread(hash: u32) -> u64 {
     u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
+/// The slot `id`, if it is live.
+fn live(slots: &Pages<Option<Slot>>, id: u32) -> Option<&Slot> {
+    slots.get(id as usize)?.as_ref()
+}
+
 /// The series key of the label set in slot `id`, which is live: the hash table and the
 /// order hold live slots only.
-fn key_of(slots: &[Option<Slot>], id: u32) -> &[u8] {
-    slots[id as usize].as_ref().map_or(&[], Slot::key)
+fn key_of(slots: &Pages<Option<Slot>>, id: u32) -> &[u8] {
+    live(slots, id).map_or(&[], Slot::key)
+}
+
+fn slots_in_order<'a>(
+    order: &'a KeyOrder,
+    slots: &'a Pages<Option<Slot>>,
+) -> impl Iterator<Item = &'a Slot> {
+    order.iter().filter_map(|id| live(slots, id))
+}
+
+/// A family name's series as they were when [`FamilyIndex::view`] was called: what a
+/// scrape renders after the store's lock is released.
+#[derive(Clone, Debug)]
+pub(crate) struct SeriesView {
+    slots: Pages<Option<Slot>>,
+    order: KeyOrder,
+}
+
+impl SeriesView {
+    /// Every label set's holders, in exposition order.
+    pub(crate) fn slots_in_order(&self) -> impl Iterator<Item = &Slot> {
+        slots_in_order(&self.order, &self.slots)
+    }
 }

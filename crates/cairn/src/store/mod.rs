@@ -6,6 +6,7 @@ mod durable;
 mod family;
 mod index;
 mod order;
+mod pages;
 mod render;
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,7 +20,7 @@ use parking_lot::RwLock;
 pub use check::Inconsistency;
 pub use durable::{Durable, PersistStats, SnapshotInfo};
 pub use family::{PUSH_FAILURE_TIME_FAMILY, PUSH_TIME_FAMILY, StoredFamily};
-pub use render::{ScrapeError, ScrapeFormat};
+pub use render::{Exposition, ScrapeError, ScrapeFormat};
 
 use crate::GroupingKey;
 use crate::persist::PersistError;

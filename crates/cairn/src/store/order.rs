@@ -1,6 +1,8 @@
 //! Slot ids kept in the order of their series keys, without holding the keys: the keys
 //! live in the stored families, and every comparison reads them through the caller.
 
+use std::sync::Arc;
+
 /// Most ids in one chunk. Inserting moves at most this many ids; splitting a full chunk
 /// moves the chunk list, which is this many times shorter than the list of ids.
 const CHUNK_IDS_MAX: usize = 256;
@@ -12,9 +14,13 @@ const CHUNK_IDS_MAX: usize = 256;
 /// Invariants: no chunk is empty; the chunks' ids, one chunk after the other, are in
 /// strictly increasing key order; every chunk's `low` is at most its ids' keys and more
 /// than the previous chunk's, and the first chunk's is empty (below every key).
-#[derive(Debug, Default)]
+///
+/// A clone shares every chunk (a pointer copy): a scrape keeps the order as it was while
+/// pushes change it, and a change copies the list of chunks and the chunk it touches only
+/// while a clone still holds them.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct KeyOrder {
-    chunks: Vec<Chunk>,
+    chunks: Arc<Vec<Arc<Chunk>>>,
 }
 
 #[derive(Debug)]
@@ -25,48 +31,52 @@ struct Chunk {
     ids: Vec<u32>,
 }
 
+impl Clone for Chunk {
+    /// A copy allocated for the most ids, as every chunk is.
+    fn clone(&self) -> Self {
+        let mut ids = Vec::with_capacity(CHUNK_IDS_MAX.max(self.ids.len()));
+        ids.extend_from_slice(&self.ids);
+        Chunk {
+            low: self.low.clone(),
+            ids,
+        }
+    }
+}
+
 impl KeyOrder {
     /// The ids in key order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         self.chunks.iter().flat_map(|c| &c.ids).copied()
     }
 
-    /// The chunk where `key` belongs: the last whose `low` is not above it.
-    fn chunk_for(&self, key: &[u8]) -> usize {
-        self.chunks
-            .partition_point(|chunk| &*chunk.low <= key)
-            .saturating_sub(1)
-    }
-
     /// Inserts `id`, whose key is `key` and is not in the list yet.
     pub(crate) fn insert<'k>(&mut self, id: u32, key: &[u8], key_of: impl Fn(u32) -> &'k [u8]) {
-        if self.chunks.is_empty() {
+        let chunks = Arc::make_mut(&mut self.chunks);
+        if chunks.is_empty() {
             let mut ids = Vec::with_capacity(CHUNK_IDS_MAX);
             ids.push(id);
-            self.chunks.push(Chunk {
+            chunks.push(Arc::new(Chunk {
                 low: Box::default(),
                 ids,
-            });
+            }));
             return;
         }
-        let mut c = self.chunk_for(key);
-        let mut at = self.chunks[c]
-            .ids
-            .partition_point(|&other| key_of(other) < key);
-        if self.chunks[c].ids.len() == CHUNK_IDS_MAX {
+        let mut c = chunk_for(chunks, key);
+        let mut at = chunks[c].ids.partition_point(|&other| key_of(other) < key);
+        if chunks[c].ids.len() == CHUNK_IDS_MAX {
             // Every chunk is allocated for its most ids once, and never grows.
             let half = CHUNK_IDS_MAX / 2;
             let mut ids = Vec::with_capacity(CHUNK_IDS_MAX);
-            ids.extend_from_slice(&self.chunks[c].ids[half..]);
-            self.chunks[c].ids.truncate(half);
+            ids.extend_from_slice(&chunks[c].ids[half..]);
+            Arc::make_mut(&mut chunks[c]).ids.truncate(half);
             let low = Box::from(key_of(ids[0]));
-            self.chunks.insert(c + 1, Chunk { low, ids });
+            chunks.insert(c + 1, Arc::new(Chunk { low, ids }));
             if at > half {
                 c += 1;
                 at -= half;
             }
         }
-        self.chunks[c].ids.insert(at, id);
+        Arc::make_mut(&mut chunks[c]).ids.insert(at, id);
     }
 
     /// Removes `id`, whose key is `key`; returns whether it was there.
@@ -79,42 +89,26 @@ impl KeyOrder {
         if self.chunks.is_empty() {
             return false;
         }
-        let c = self.chunk_for(key);
-        let ids = &mut self.chunks[c].ids;
+        let c = chunk_for(&self.chunks, key);
+        let ids = &self.chunks[c].ids;
         let Ok(at) = ids.binary_search_by(|&other| key_of(other).cmp(key)) else {
             return false;
         };
         if ids[at] != id {
             return false;
         }
+        let chunks = Arc::make_mut(&mut self.chunks);
+        let ids = &mut Arc::make_mut(&mut chunks[c]).ids;
         ids.remove(at);
         if ids.is_empty() {
-            self.chunks.remove(c);
-            if let Some(first) = self.chunks.first_mut() {
-                first.low = Box::default();
+            chunks.remove(c);
+            if let Some(first) = chunks.first_mut() {
+                Arc::make_mut(first).low = Box::default();
             }
         } else if ids.len() < CHUNK_IDS_MAX / 4 {
-            self.merge_small(c);
+            merge_small(chunks, c);
         }
         true
-    }
-
-    /// Merges chunk `c` into a neighbour when both fit in half a chunk, so that deletes
-    /// do not leave a long list of nearly empty chunks behind. The merged chunk keeps the
-    /// lower `low`.
-    fn merge_small(&mut self, c: usize) {
-        let fits = |a: usize, b: usize| {
-            self.chunks[a].ids.len() + self.chunks[b].ids.len() <= CHUNK_IDS_MAX / 2
-        };
-        let (into, from) = if c + 1 < self.chunks.len() && fits(c, c + 1) {
-            (c, c + 1)
-        } else if c > 0 && fits(c - 1, c) {
-            (c - 1, c)
-        } else {
-            return;
-        };
-        let moved = self.chunks.remove(from);
-        self.chunks[into].ids.extend_from_slice(&moved.ids);
     }
 
     /// Checks the invariants (tests only).
@@ -134,6 +128,30 @@ impl KeyOrder {
         let ids: Vec<u32> = self.iter().collect();
         assert!(ids.windows(2).all(|w| key_of(w[0]) < key_of(w[1])));
     }
+}
+
+/// The chunk where `key` belongs: the last whose `low` is not above it.
+fn chunk_for(chunks: &[Arc<Chunk>], key: &[u8]) -> usize {
+    chunks
+        .partition_point(|chunk| &*chunk.low <= key)
+        .saturating_sub(1)
+}
+
+/// Merges chunk `c` into a neighbour when both fit in half a chunk, so that deletes do not
+/// leave a long list of nearly empty chunks behind. The merged chunk keeps the lower `low`.
+fn merge_small(chunks: &mut Vec<Arc<Chunk>>, c: usize) {
+    let fits = |a: usize, b: usize| chunks[a].ids.len() + chunks[b].ids.len() <= CHUNK_IDS_MAX / 2;
+    let (into, from) = if c + 1 < chunks.len() && fits(c, c + 1) {
+        (c, c + 1)
+    } else if c > 0 && fits(c - 1, c) {
+        (c - 1, c)
+    } else {
+        return;
+    };
+    let moved = chunks.remove(from);
+    Arc::make_mut(&mut chunks[into])
+        .ids
+        .extend_from_slice(&moved.ids);
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ use cairn_expfmt::{
 };
 
 use super::check::{Inconsistency, Kind, claimed_suffixes};
-use super::index::FamilyIndex;
-use super::{Inner, Store, StoredFamily};
+use super::index::{FamilyIndex, SeriesView};
+use super::{Inner, OwnFamilies, Store, StoredFamily};
 
 /// The exposition formats a scrape can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +54,7 @@ impl std::error::Error for ScrapeError {}
 
 impl Store {
     /// Appends the whole exposition of the stored families in `format` to `out`. On error
-    /// `out` holds a partial exposition that must not be served.
+    /// `out` is unchanged.
     pub fn render(&self, format: ScrapeFormat, out: &mut Vec<u8>) -> Result<(), ScrapeError> {
         self.render_with_own(format, &[], out)
     }
@@ -69,6 +69,18 @@ impl Store {
         own: &[MetricFamily],
         out: &mut Vec<u8>,
     ) -> Result<(), ScrapeError> {
+        self.exposition(own)?.write(format, out);
+        Ok(())
+    }
+
+    /// What a scrape shows now, with `own` merged in as [`Store::render_with_own`] merges
+    /// it, to be written out later with no lock held: pushes go on meanwhile and the
+    /// exposition stays as it was. The store's read lock is held only while each family
+    /// name's list of series pages is copied (a pointer copy per name); the pages are
+    /// shared until a push changes them, which then copies the page it changes.
+    ///
+    /// Fails when the store holds data that is not a valid exposition (unchecked mode).
+    pub fn exposition(&self, own: &[MetricFamily]) -> Result<Exposition, ScrapeError> {
         let mut own: Vec<MetricFamily> = own
             .iter()
             .filter(|f| !f.metrics.is_empty())
@@ -80,9 +92,10 @@ impl Store {
         let declared = self.own.read().clone();
         let inner = self.inner.read();
         let mut problems = inner.stored_problems();
+        let mut parts = Vec::with_capacity(inner.families.by_name.len() + own.len());
         for (name, index) in &inner.families.by_name {
             while let Some(family) = own.next_if(|f| f.name < *name) {
-                encode(format, &family, out);
+                parts.push(Part::Model(family));
             }
             let own_same = own.next_if(|f| f.name == *name);
             problems.extend(family_problems(&inner, name, index));
@@ -102,67 +115,132 @@ impl Store {
             let shown = inner
                 .shown(name, index)
                 .filter(|_| index.series_count() > 0);
-            let (shown, own_same) = match (shown, own_same) {
-                (None, Some(family)) => {
-                    encode(format, &family, out);
-                    continue;
-                }
-                (None, None) => continue,
-                (Some(shown), own_same) => (shown, own_same),
-            };
-            if let Some(own_family) = own_same {
-                // Rare (a pushed family named as an own one): merge and sort the models.
-                let mut family = merged(shown, index);
-                family.metrics.extend(own_family.metrics);
-                family.metrics.sort_by(exposition_order);
-                for pair in family.metrics.windows(2) {
-                    if exposition_order(&pair[0], &pair[1]).is_eq() {
-                        problems.push(Inconsistency::DuplicateSeries {
-                            name: name.clone(),
-                            labels: pair[1].labels.clone(),
-                        });
-                    }
-                }
-                let family = MetricFamily {
-                    help: own_family.help,
-                    metric_type: own_family.metric_type,
-                    unit: own_family.unit,
-                    ..family
-                };
-                encode(format, &family, out);
-                continue;
-            }
-            let help = match declared.get(name) {
-                Some(d) => Some(d.help.as_str()),
-                None => shown.help(),
-            };
-            match format {
-                ScrapeFormat::Text => {
-                    write_text_header(out, name, help, shown.metric_type());
-                    for slot in index.slots_in_order() {
-                        for series in slot.all() {
-                            out.extend_from_slice(series.text());
+            match (shown, own_same) {
+                (None, Some(family)) => parts.push(Part::Model(family)),
+                (None, None) => {}
+                (Some(shown), Some(own_family)) => {
+                    // Rare (a pushed family named as an own one): merge and sort the models.
+                    let mut family = merged(shown, &index.view());
+                    family.metrics.extend(own_family.metrics);
+                    family.metrics.sort_by(exposition_order);
+                    for pair in family.metrics.windows(2) {
+                        if exposition_order(&pair[0], &pair[1]).is_eq() {
+                            problems.push(Inconsistency::DuplicateSeries {
+                                name: name.clone(),
+                                labels: pair[1].labels.clone(),
+                            });
                         }
                     }
+                    parts.push(Part::Model(MetricFamily {
+                        help: own_family.help,
+                        metric_type: own_family.metric_type,
+                        unit: own_family.unit,
+                        ..family
+                    }));
                 }
-                ScrapeFormat::OpenMetrics | ScrapeFormat::Protobuf => {
-                    let mut family = merged(shown, index);
-                    family.help = help.map(str::to_owned);
-                    encode(format, &family, out);
-                }
+                (Some(shown), None) => parts.push(Part::Stored {
+                    shown: shown.clone(),
+                    series: index.view(),
+                }),
             }
         }
-        for family in own {
-            encode(format, &family, out);
-        }
-        if format == ScrapeFormat::OpenMetrics {
-            write_openmetrics_eof(out);
-        }
+        drop(inner);
+        parts.extend(own.map(Part::Model));
         if problems.is_empty() {
-            Ok(())
+            Ok(Exposition { parts, declared })
         } else {
             Err(ScrapeError { problems })
         }
+    }
+}
+
+/// The whole exposition as one scrape shows it ([`Store::exposition`]), holding no lock:
+/// the stored families' series as they were when it was taken, and the front end's own
+/// families. Dropping it releases the pages and families only it still holds.
+pub struct Exposition {
+    parts: Vec<Part>,
+    declared: Arc<OwnFamilies>,
+}
+
+impl fmt::Debug for Exposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exposition")
+            .field("families", &self.parts.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One family name of an [`Exposition`], in name order.
+enum Part {
+    /// A family written from its model: an own family, or a pushed family merged with
+    /// the own family of its name.
+    Model(MetricFamily),
+    /// A pushed family name: the header of the family shown for it (the first holder's),
+    /// then every holder's series.
+    Stored {
+        shown: Arc<StoredFamily>,
+        series: SeriesView,
+    },
+}
+
+impl Exposition {
+    /// Appends the whole exposition in `format` to `out`.
+    pub fn write(&self, format: ScrapeFormat, out: &mut Vec<u8>) {
+        let never = |_: &mut Vec<u8>| -> Result<(), std::convert::Infallible> { Ok(()) };
+        let Ok(()) = self.write_chunked(format, out, usize::MAX, never);
+    }
+
+    /// Writes the exposition in `format` into `buf` a piece at a time: whenever `buf`
+    /// holds at least `chunk_len` bytes, `emit` is called to take them (it must leave
+    /// `buf` empty, or keep what it leaves in front of what follows). What is left when the
+    /// exposition ends stays in `buf` for the caller. The first error from `emit` stops
+    /// the writing and is returned.
+    ///
+    /// Text is written series by series, so a piece is about `chunk_len` bytes; the other
+    /// formats are written a family at a time.
+    pub fn write_chunked<E>(
+        &self,
+        format: ScrapeFormat,
+        buf: &mut Vec<u8>,
+        chunk_len: usize,
+        mut emit: impl FnMut(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for part in &self.parts {
+            match part {
+                Part::Model(family) => encode(format, family, buf),
+                Part::Stored { shown, series } => {
+                    let help = match self.declared.get(shown.name()) {
+                        Some(d) => Some(d.help.as_str()),
+                        None => shown.help(),
+                    };
+                    match format {
+                        ScrapeFormat::Text => {
+                            write_text_header(buf, shown.name(), help, shown.metric_type());
+                            for slot in series.slots_in_order() {
+                                for s in slot.all() {
+                                    buf.extend_from_slice(s.text());
+                                }
+                                if buf.len() >= chunk_len {
+                                    emit(buf)?;
+                                }
+                            }
+                        }
+                        ScrapeFormat::OpenMetrics | ScrapeFormat::Protobuf => {
+                            let mut family = merged(shown, series);
+                            family.help = help.map(str::to_owned);
+                            encode(format, &family, buf);
+                        }
+                    }
+                }
+            }
+            if buf.len() >= chunk_len {
+                emit(buf)?;
+            }
+        }
+        if format == ScrapeFormat::OpenMetrics {
+            write_openmetrics_eof(buf);
+        }
+        Ok(())
     }
 }
 
@@ -213,19 +291,19 @@ impl Inner {
     }
 
     /// The family whose help and type the scrape shows for `name`: the first holder's.
-    fn shown(&self, name: &str, index: &FamilyIndex) -> Option<&StoredFamily> {
+    fn shown(&self, name: &str, index: &FamilyIndex) -> Option<&Arc<StoredFamily>> {
         let first = index.first_holder()?;
-        self.groups.get(first)?.family(name)
+        self.groups.get(first)?.families.get(name)
     }
 }
 
 /// One family holding every group's series of `name`, in exposition order, with the help,
 /// type and unit of `shown`. Every stored family of the name is decoded once.
-fn merged(shown: &StoredFamily, index: &FamilyIndex) -> MetricFamily {
+fn merged(shown: &StoredFamily, series: &SeriesView) -> MetricFamily {
     let head = shown.family();
     let mut decoded: HashMap<*const StoredFamily, Vec<Option<Metric>>> = HashMap::new();
-    let mut metrics = Vec::with_capacity(index.series_count());
-    for slot in index.slots_in_order() {
+    let mut metrics = Vec::new();
+    for slot in series.slots_in_order() {
         for s in slot.all() {
             let family = decoded
                 .entry(Arc::as_ptr(&s.family))
@@ -266,8 +344,12 @@ fn family_problems<'a>(
             existing: first.metric_type(),
         }
     });
+    // Only unchecked mode lets a label set be held twice: the slots are read only then.
     let duplicates = index
-        .slots_in_order()
+        .has_shared_slots()
+        .then(|| index.slots_in_order())
+        .into_iter()
+        .flatten()
         .filter(|slot| !slot.more().is_empty())
         .map(move |slot| Inconsistency::DuplicateSeries {
             name: name.to_owned(),
