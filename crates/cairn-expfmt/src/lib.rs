@@ -20,6 +20,8 @@
 //! # Ok::<(), cairn_expfmt::TextParseError>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod float;
 mod limits;
 mod model;

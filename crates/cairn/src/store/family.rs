@@ -332,6 +332,17 @@ impl StoredFamily {
         &self.bytes[self.ends[index] as usize..self.ends[index + 1] as usize]
     }
 
+    /// Where metric `index`'s text offsets are, for reading ahead ([`super::prefetch`]).
+    pub(crate) fn text_offsets_at(&self, index: usize) -> Option<&[u32]> {
+        self.ends.get(index..index + 2)
+    }
+
+    /// Where metric `index`'s text starts, for reading ahead ([`super::prefetch`]).
+    pub(crate) fn text_head(&self, index: usize) -> Option<&[u8]> {
+        let start = *self.ends.get(index)? as usize;
+        self.bytes.get(start..)
+    }
+
     /// Metric `index`'s series key.
     pub(crate) fn key(&self, index: usize) -> &[u8] {
         let at = self.series_count() + index;

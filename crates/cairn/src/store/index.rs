@@ -2,7 +2,7 @@
 //! the push, not the store: per family name, which groups hold it with which type, and
 //! every series in exposition order with the group that owns it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use super::check::Kind;
 use super::family::StoredFamily;
 use super::order::KeyOrder;
 use super::pages::Pages;
+use super::prefetch;
 use crate::GroupingKey;
 
 /// One series: metric `index` of a stored family.
@@ -429,4 +430,56 @@ impl SeriesView {
     pub(crate) fn slots_in_order(&self) -> impl Iterator<Item = &Slot> {
         slots_in_order(&self.order, &self.slots)
     }
+
+    /// Calls `f` with every series' text in exposition order, stopping at its first error.
+    ///
+    /// Series in exposition order are spread over the whole store (each group's family is
+    /// a block of its own), so reading one takes a chain of dependent cache misses: its
+    /// slot, its family, the family's text offsets, the text. The loop asks for each link
+    /// of the chain ahead of time, [`READ_AHEAD`] series apart, so that the misses of
+    /// several series overlap instead of following one another.
+    pub(crate) fn try_for_each_text<E>(
+        &self,
+        mut f: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut ids = self.order.iter();
+        let mut ahead: VecDeque<u32> = VecDeque::with_capacity(4 * READ_AHEAD);
+        loop {
+            while ahead.len() < 4 * READ_AHEAD {
+                let Some(id) = ids.next() else { break };
+                if let Some(slot) = self.slots.get(id as usize) {
+                    prefetch(slot);
+                }
+                ahead.push_back(id);
+            }
+            let Some(id) = ahead.pop_front() else {
+                return Ok(());
+            };
+            let first = |at: usize| {
+                let id = *ahead.get(at - 1)?;
+                live(&self.slots, id).map(|slot| &slot.first)
+            };
+            if let Some(s) = first(3 * READ_AHEAD) {
+                prefetch(&*s.family);
+            }
+            if let Some(offsets) =
+                first(2 * READ_AHEAD).and_then(|s| s.family.text_offsets_at(s.index as usize))
+            {
+                prefetch(offsets);
+            }
+            if let Some(head) = first(READ_AHEAD).and_then(|s| s.family.text_head(s.index as usize))
+            {
+                prefetch(head);
+            }
+            if let Some(slot) = live(&self.slots, id) {
+                for s in slot.all() {
+                    f(s.text())?;
+                }
+            }
+        }
+    }
 }
+
+/// How many series apart [`SeriesView::try_for_each_text`] asks for the links of the
+/// chain it follows.
+const READ_AHEAD: usize = 4;

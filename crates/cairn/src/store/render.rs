@@ -216,14 +216,13 @@ impl Exposition {
                     match format {
                         ScrapeFormat::Text => {
                             write_text_header(buf, shown.name(), help, shown.metric_type());
-                            for slot in series.slots_in_order() {
-                                for s in slot.all() {
-                                    buf.extend_from_slice(s.text());
-                                }
+                            series.try_for_each_text(|text| {
+                                buf.extend_from_slice(text);
                                 if buf.len() >= chunk_len {
                                     emit(buf)?;
                                 }
-                            }
+                                Ok(())
+                            })?;
                         }
                         ScrapeFormat::OpenMetrics | ScrapeFormat::Protobuf => {
                             let mut family = merged(shown, series);
