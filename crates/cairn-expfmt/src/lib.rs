@@ -38,7 +38,8 @@ pub use model::{
 };
 pub use names::{NameScheme, is_legacy_label_name, is_legacy_metric_name};
 pub use openmetrics::{
-    encode_openmetrics, write_openmetrics_eof, write_openmetrics_header, write_openmetrics_metric,
+    encode_openmetrics, write_openmetrics_eof, write_openmetrics_float, write_openmetrics_header,
+    write_openmetrics_metric,
 };
 pub use proto::{
     ProtoDecodeError, ProtoLimits, decode_delimited, decode_message, encode_delimited,

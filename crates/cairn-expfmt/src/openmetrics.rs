@@ -295,9 +295,9 @@ fn timestamp_secs(ts: Timestamp) -> f64 {
     }
 }
 
-/// Go's `'g'` shortest float with `.0` added when it would look like an integer; zero
-/// (also negative zero) is `0.0`.
-fn write_openmetrics_float(out: &mut Vec<u8>, v: f64) {
+/// Appends a sample value as OpenMetrics writes it: Go's `'g'` shortest float with `.0`
+/// added when it would look like an integer; zero (also negative zero) is `0.0`.
+pub fn write_openmetrics_float(out: &mut Vec<u8>, v: f64) {
     if v == 0.0 {
         out.extend_from_slice(b"0.0");
         return;

@@ -267,24 +267,8 @@ impl StoredFamily {
         };
         match self.form {
             Form::Values => {
-                let values = self.rest().chunks_exact(8);
-                let metrics = values
-                    .enumerate()
-                    .map(|(i, value)| {
-                        let value = f64::from_le_bytes(value.try_into().unwrap_or_default());
-                        Metric {
-                            labels: read_series_key(self.key(i)),
-                            value: match self.metric_type {
-                                MetricType::Counter => Value::Counter(Counter {
-                                    value,
-                                    ..Counter::default()
-                                }),
-                                MetricType::Gauge => Value::Gauge(value),
-                                _ => Value::Untyped(value),
-                            },
-                            timestamp_ms: None,
-                        }
-                    })
+                let metrics = (0..self.series_count())
+                    .filter_map(|i| self.compact_metric(i))
                     .collect();
                 MetricFamily { metrics, ..head() }
             }
@@ -295,6 +279,44 @@ impl StoredFamily {
                 .ok()
                 .and_then(|families| families.into_iter().next())
                 .unwrap_or_else(head),
+        }
+    }
+
+    /// Metric `index` rebuilt from its key and value, without the rest of the family, for
+    /// a compact family ([`Form::Values`]); `None` for a family kept as a message.
+    pub(crate) fn compact_metric(&self, index: usize) -> Option<Metric> {
+        let value = self.compact_value(index)?;
+        Some(Metric {
+            labels: read_series_key(self.key(index)),
+            value: match self.metric_type {
+                MetricType::Counter => Value::Counter(Counter {
+                    value,
+                    ..Counter::default()
+                }),
+                MetricType::Gauge => Value::Gauge(value),
+                _ => Value::Untyped(value),
+            },
+            timestamp_ms: None,
+        })
+    }
+
+    /// Metric `index`'s value, for a compact family ([`Form::Values`]), where a metric is
+    /// its labels and this value and nothing else; `None` for a family kept as a message.
+    pub(crate) fn compact_value(&self, index: usize) -> Option<f64> {
+        if self.form != Form::Values {
+            return None;
+        }
+        let at = self.ends[2 * self.series_count()] as usize + 8 * index;
+        Some(f64::from_le_bytes(
+            self.bytes.get(at..at + 8)?.try_into().ok()?,
+        ))
+    }
+
+    /// The unit, which only a family kept as a message can have.
+    pub(crate) fn unit(&self) -> Option<String> {
+        match self.form {
+            Form::Values => None,
+            Form::Message => self.family().unit,
         }
     }
 

@@ -431,16 +431,17 @@ impl SeriesView {
         slots_in_order(&self.order, &self.slots)
     }
 
-    /// Calls `f` with every series' text in exposition order, stopping at its first error.
+    /// Calls `f` with every series in exposition order (every holder of a label set), having
+    /// asked for its text ahead of time; stops at `f`'s first error.
     ///
     /// Series in exposition order are spread over the whole store (each group's family is
     /// a block of its own), so reading one takes a chain of dependent cache misses: its
     /// slot, its family, the family's text offsets, the text. The loop asks for each link
     /// of the chain ahead of time, [`READ_AHEAD`] series apart, so that the misses of
     /// several series overlap instead of following one another.
-    pub(crate) fn try_for_each_text<E>(
+    pub(crate) fn try_for_each_series<E>(
         &self,
-        mut f: impl FnMut(&[u8]) -> Result<(), E>,
+        mut f: impl FnMut(&SeriesRef) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut ids = self.order.iter();
         let mut ahead: VecDeque<u32> = VecDeque::with_capacity(4 * READ_AHEAD);
@@ -469,17 +470,24 @@ impl SeriesView {
             }
             if let Some(head) = first(READ_AHEAD).and_then(|s| s.family.text_head(s.index as usize))
             {
+                // A line of text usually crosses into the next cache line.
                 prefetch(head);
+                if let Some(next_line) = head.get(CACHE_LINE..) {
+                    prefetch(next_line);
+                }
             }
             if let Some(slot) = live(&self.slots, id) {
                 for s in slot.all() {
-                    f(s.text())?;
+                    f(s)?;
                 }
             }
         }
     }
 }
 
-/// How many series apart [`SeriesView::try_for_each_text`] asks for the links of the
+/// How many series apart [`SeriesView::try_for_each_series`] asks for the links of the
 /// chain it follows.
 const READ_AHEAD: usize = 4;
+
+/// Bytes per cache line on the CPUs cairn runs on (x86_64 and most ARM).
+const CACHE_LINE: usize = 64;

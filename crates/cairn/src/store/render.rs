@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use cairn_expfmt::{
     Metric, MetricFamily, MetricType, encode_delimited, encode_openmetrics, encode_text,
-    write_openmetrics_eof, write_text_header,
+    write_openmetrics_eof, write_openmetrics_float, write_openmetrics_header,
+    write_openmetrics_metric, write_text_header,
 };
 
 use super::check::{Inconsistency, Kind, claimed_suffixes};
-use super::index::{FamilyIndex, SeriesView};
+use super::index::{FamilyIndex, SeriesRef, SeriesView};
 use super::{Inner, OwnFamilies, Store, StoredFamily};
 
 /// The exposition formats a scrape can ask for.
@@ -216,8 +217,28 @@ impl Exposition {
                     match format {
                         ScrapeFormat::Text => {
                             write_text_header(buf, shown.name(), help, shown.metric_type());
-                            series.try_for_each_text(|text| {
-                                buf.extend_from_slice(text);
+                            series.try_for_each_series(|s| {
+                                buf.extend_from_slice(s.text());
+                                if buf.len() >= chunk_len {
+                                    emit(buf)?;
+                                }
+                                Ok(())
+                            })?;
+                        }
+                        ScrapeFormat::OpenMetrics if !shown.name().is_empty() => {
+                            // Series by series, as they come: no model of the whole family.
+                            let (name, ty) = (shown.name(), shown.metric_type());
+                            write_openmetrics_header(buf, name, help, ty, shown.unit().as_deref());
+                            let mut metrics = Metrics::default();
+                            series.try_for_each_series(|s| {
+                                match s.family.compact_value(s.index as usize) {
+                                    Some(value) => write_openmetrics_line(buf, s.text(), value),
+                                    None => {
+                                        if let Some(metric) = metrics.take(s) {
+                                            write_openmetrics_metric(buf, name, ty, &metric);
+                                        }
+                                    }
+                                }
                                 if buf.len() >= chunk_len {
                                     emit(buf)?;
                                 }
@@ -241,6 +262,19 @@ impl Exposition {
         }
         Ok(())
     }
+}
+
+/// Appends a compact series' OpenMetrics line: its text line with the value written the
+/// OpenMetrics way. Both formats write a series' name and labels with the same writer, and
+/// a compact series has no timestamp, so its text line ends with ` <value>\n`.
+fn write_openmetrics_line(buf: &mut Vec<u8>, text: &[u8], value: f64) {
+    let identity = text
+        .iter()
+        .rposition(|&b| b == b' ')
+        .map_or(text, |space| &text[..=space]);
+    buf.extend_from_slice(identity);
+    write_openmetrics_float(buf, value);
+    buf.push(b'\n');
 }
 
 /// Appends one whole family in `format` (no OpenMetrics `# EOF`).
@@ -300,19 +334,35 @@ impl Inner {
 /// type and unit of `shown`. Every stored family of the name is decoded once.
 fn merged(shown: &StoredFamily, series: &SeriesView) -> MetricFamily {
     let head = shown.family();
-    let mut decoded: HashMap<*const StoredFamily, Vec<Option<Metric>>> = HashMap::new();
-    let mut metrics = Vec::new();
-    for slot in series.slots_in_order() {
-        for s in slot.all() {
-            let family = decoded
-                .entry(Arc::as_ptr(&s.family))
-                .or_insert_with(|| s.family.family().metrics.into_iter().map(Some).collect());
-            if let Some(metric) = family.get_mut(s.index as usize).and_then(Option::take) {
-                metrics.push(metric);
-            }
-        }
-    }
+    let mut source = Metrics::default();
+    let metrics = series
+        .slots_in_order()
+        .flat_map(|slot| slot.all())
+        .filter_map(|s| source.take(s))
+        .collect();
     MetricFamily { metrics, ..head }
+}
+
+/// Stored series as models, one at a time: a compact family's series is rebuilt alone,
+/// and a family kept as a message is decoded once, at its first series asked for, and
+/// kept until the scrape ends.
+#[derive(Default)]
+struct Metrics {
+    decoded: HashMap<*const StoredFamily, Vec<Option<Metric>>>,
+}
+
+impl Metrics {
+    fn take(&mut self, s: &SeriesRef) -> Option<Metric> {
+        let index = s.index as usize;
+        if let Some(metric) = s.family.compact_metric(index) {
+            return Some(metric);
+        }
+        self.decoded
+            .entry(Arc::as_ptr(&s.family))
+            .or_insert_with(|| s.family.family().metrics.into_iter().map(Some).collect())
+            .get_mut(index)
+            .and_then(Option::take)
+    }
 }
 
 /// What makes one family name invalid across groups: several types, a series held

@@ -113,3 +113,34 @@ fn an_error_from_emit_stops_the_writing() {
     assert_eq!(result, Err("client gone"));
     assert_eq!(calls, 1);
 }
+
+/// OpenMetrics is written series by series; the protobuf exposition still goes through
+/// the whole family's model. Both must show the same families.
+#[test]
+fn openmetrics_series_by_series_matches_the_model() {
+    let store = Store::default();
+    for g in 0..12 {
+        let tail = format!("job/j/instance/i{g}");
+        let text = format!(
+            "# HELP g A gauge.\n# TYPE g gauge\ng{{idx=\"{g}\",note=\"a b \\\" c\"}} {g}.25\n\
+             # TYPE c_total counter\nc_total{{code=\"200\"}} {g}\nc_total{{code=\"500\"}} 1e+30\n\
+             # TYPE u untyped\nu -0\n\
+             # TYPE s summary\ns{{quantile=\"0.5\"}} {g}\ns_sum 3\ns_count 4\n\
+             # TYPE h histogram\nh_bucket{{le=\"1\"}} {g}\nh_bucket{{le=\"+Inf\"}} 20\nh_sum 2\nh_count 20\n"
+        );
+        put(&store, &tail, &text, 1).unwrap();
+    }
+    let mut proto = Vec::new();
+    store.render(ScrapeFormat::Protobuf, &mut proto).unwrap();
+    let families = cairn_expfmt::decode_delimited(&proto, &Default::default()).unwrap();
+    let mut expected = Vec::new();
+    for family in &families {
+        cairn_expfmt::encode_openmetrics(&mut expected, family);
+    }
+    cairn_expfmt::write_openmetrics_eof(&mut expected);
+    let got = written(&store, ScrapeFormat::OpenMetrics);
+    assert_eq!(
+        String::from_utf8(got).unwrap(),
+        String::from_utf8(expected).unwrap()
+    );
+}
