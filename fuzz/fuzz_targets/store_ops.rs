@@ -1,6 +1,8 @@
 //! Store operations over the in-memory file system with injected I/O failures: nothing
 //! panics, and after power loss (`CrashKeeps::Nothing`) the files always open again. When
-//! no failure was injected, the reopened store holds exactly what the store held.
+//! no failure was injected, the reopened store holds exactly what the store held. An
+//! exposition taken between operations writes the same bytes after every later operation
+//! as when it was taken (the scrape's view is copy-on-write).
 //!
 //! Input: a sequence of operations, each an opcode byte followed by its arguments (missing
 //! bytes read as 0): push (PUT or POST) with a key byte, a length byte and that many bytes
@@ -63,9 +65,17 @@ fuzz_target!(|data: &[u8]| {
 
     let mut input = Input(data);
     let mut faulted = false;
+    let mut views = Vec::new();
     for step in 0..OPS_MAX {
         if input.0.is_empty() {
             break;
+        }
+        if step % 3 == 0 {
+            if let Ok(view) = store.exposition(&[]) {
+                let mut seen = Vec::new();
+                view.write(ScrapeFormat::Text, &mut seen);
+                views.push((view, seen));
+            }
         }
         // A clock that moves, so push times differ between steps.
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + step as u64);
@@ -100,6 +110,12 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
+    for (view, seen) in &views {
+        let mut again = Vec::new();
+        view.write(ScrapeFormat::Text, &mut again);
+        assert_eq!(&again, seen, "an exposition changed after it was taken");
+    }
+    drop(views);
     let before = render(&store);
     drop(store);
     fs.crash(CrashKeeps::Nothing);

@@ -43,6 +43,7 @@ pub use openmetrics::{
 };
 pub use proto::{
     ProtoDecodeError, ProtoLimits, decode_delimited, decode_message, encode_delimited,
+    encode_delimited_in_parts, encode_metric_field,
 };
 pub use text::{
     TextParseError, encode_text, parse_text, parse_text_with_limits, write_text_header,

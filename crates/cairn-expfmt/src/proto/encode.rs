@@ -28,6 +28,32 @@ pub(super) fn family_delimited(out: &mut Vec<u8>, family: &MetricFamily) {
     debug_assert_eq!(out.len() - start, len, "MetricFamily length");
 }
 
+/// Appends `metric` as the `metric` field (4) of a `MetricFamily` message, as
+/// [`family_delimited`] writes each of a family's metrics.
+pub(super) fn metric_field(out: &mut Vec<u8>, metric: &Metric) {
+    put_message_field(out, 4, metric, metric_len, write_metric);
+}
+
+/// Appends the varint length of a `MetricFamily` message whose metric fields take
+/// `metrics_len` bytes, then its fields before the metrics, as [`family_delimited`] writes
+/// them for a family with this head.
+pub(super) fn family_head(out: &mut Vec<u8>, head: &MetricFamily, metrics_len: usize) {
+    let len = family_len(head) + metrics_len;
+    put_varint(out, len as u64);
+    put_string_field(out, 1, &head.name);
+    if let Some(help) = &head.help {
+        put_string_field(out, 2, help);
+    }
+    put_varint_field(out, 3, int32(head.metric_type.proto_number()));
+}
+
+/// Appends the fields of a `MetricFamily` message after its metrics.
+pub(super) fn family_tail(out: &mut Vec<u8>, head: &MetricFamily) {
+    if let Some(unit) = &head.unit {
+        put_string_field(out, 5, unit);
+    }
+}
+
 // ---- wire primitives ------------------------------------------------------------------
 
 /// Most varints here (keys, string and message lengths) are one byte, so that case skips

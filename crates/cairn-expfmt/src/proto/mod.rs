@@ -39,7 +39,7 @@ use std::collections::HashMap;
 use prost::Message as _;
 
 use crate::limits::preview;
-use crate::{LimitExceeded, MetricFamily, PushLimits};
+use crate::{LimitExceeded, Metric, MetricFamily, PushLimits};
 
 /// Caps on what a protobuf body may make the decoder allocate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,6 +276,29 @@ pub fn decode_message(
 /// else is allocated.
 pub fn encode_delimited(out: &mut Vec<u8>, family: &MetricFamily) {
     encode::family_delimited(out, family);
+}
+
+/// Appends one varint-length-delimited `MetricFamily` message in parts, for a family too
+/// large to hold as one model: `head` (a family without metrics: name, help, type, unit),
+/// and the metric fields, already encoded by [`encode_metric_field`] into `metrics`, handed
+/// to `write_metrics` to copy (in pieces, as the caller likes). The bytes are those
+/// [`encode_delimited`] writes for `head` with the metrics added.
+pub fn encode_delimited_in_parts<E>(
+    out: &mut Vec<u8>,
+    head: &MetricFamily,
+    metrics: &[u8],
+    write_metrics: impl FnOnce(&mut Vec<u8>, &[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    encode::family_head(out, head, metrics.len());
+    write_metrics(out, metrics)?;
+    encode::family_tail(out, head);
+    Ok(())
+}
+
+/// Appends `metric` as a `MetricFamily` message's metric field, for
+/// [`encode_delimited_in_parts`].
+pub fn encode_metric_field(out: &mut Vec<u8>, metric: &Metric) {
+    encode::metric_field(out, metric);
 }
 
 /// prost's message without its constant "failed to decode Protobuf message: " prefix.

@@ -1193,3 +1193,29 @@ proptest! {
         }
     }
 }
+
+/// A family encoded in parts (head, metric fields, tail) is the family encoded whole.
+#[test]
+fn encoding_in_parts_gives_the_same_bytes_as_encoding_whole() {
+    let mut families = decode(&read_shared("testdata/expfmt/protobuf")).unwrap();
+    families[0].unit = Some("bytes".to_owned());
+    for family in &families {
+        let mut whole = Vec::new();
+        encode_delimited(&mut whole, family);
+        let head = MetricFamily {
+            metrics: Vec::new(),
+            ..family.clone()
+        };
+        let mut fields = Vec::new();
+        for metric in &family.metrics {
+            cairn_expfmt::encode_metric_field(&mut fields, metric);
+        }
+        let mut parts = Vec::new();
+        let Ok(()) =
+            cairn_expfmt::encode_delimited_in_parts(&mut parts, &head, &fields, |out, m| {
+                out.extend_from_slice(m);
+                Ok::<(), std::convert::Infallible>(())
+            });
+        assert_eq!(parts, whole, "{}", family.name);
+    }
+}

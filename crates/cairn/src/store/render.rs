@@ -4,13 +4,14 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
 
 use cairn_expfmt::{
-    Metric, MetricFamily, MetricType, encode_delimited, encode_openmetrics, encode_text,
-    write_openmetrics_eof, write_openmetrics_float, write_openmetrics_header,
-    write_openmetrics_metric, write_text_header,
+    Metric, MetricFamily, MetricType, encode_delimited, encode_delimited_in_parts,
+    encode_metric_field, encode_openmetrics, encode_text, write_openmetrics_eof,
+    write_openmetrics_float, write_openmetrics_header, write_openmetrics_metric, write_text_header,
 };
 
 use super::check::{Inconsistency, Kind, claimed_suffixes};
@@ -245,11 +246,38 @@ impl Exposition {
                                 Ok(())
                             })?;
                         }
-                        ScrapeFormat::OpenMetrics | ScrapeFormat::Protobuf => {
-                            let mut family = merged(shown, series);
-                            family.help = help.map(str::to_owned);
-                            encode(format, &family, buf);
+                        ScrapeFormat::Protobuf => {
+                            // One message per name, whose length comes first: the metric
+                            // fields are encoded series by series into a buffer of their
+                            // own (tens of bytes a series, not a model), then copied.
+                            let mut metrics = Metrics::default();
+                            let mut fields = Vec::new();
+                            let Ok(()) = series.try_for_each_series(|s| {
+                                if let Some(metric) = metrics.take(s) {
+                                    encode_metric_field(&mut fields, &metric);
+                                }
+                                Ok::<(), Infallible>(())
+                            });
+                            drop(metrics);
+                            let head = MetricFamily {
+                                name: shown.name().to_owned(),
+                                help: help.map(str::to_owned),
+                                metric_type: shown.metric_type(),
+                                unit: shown.unit(),
+                                metrics: Vec::new(),
+                            };
+                            encode_delimited_in_parts(buf, &head, &fields, |buf, fields| {
+                                for piece in fields.chunks(chunk_len.max(1)) {
+                                    buf.extend_from_slice(piece);
+                                    if buf.len() >= chunk_len {
+                                        emit(buf)?;
+                                    }
+                                }
+                                Ok(())
+                            })?;
                         }
+                        // OpenMetrics writes nothing for a family without a name.
+                        ScrapeFormat::OpenMetrics => {}
                     }
                 }
             }

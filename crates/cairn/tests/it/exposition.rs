@@ -144,3 +144,31 @@ fn openmetrics_series_by_series_matches_the_model() {
         String::from_utf8(expected).unwrap()
     );
 }
+
+/// Protobuf is encoded series by series too: the messages are those the encoder writes for
+/// the families they decode to, and those families are the text exposition's.
+#[test]
+fn protobuf_series_by_series_matches_the_model() {
+    let store = Store::default();
+    for g in 0..12 {
+        let tail = format!("job/j/instance/i{g}");
+        let text = format!(
+            "# HELP g A gauge.\n# TYPE g gauge\ng{{idx=\"{g}\"}} {g}.25\n\
+             # TYPE c_total counter\nc_total{{code=\"200\"}} {g}\n\
+             # TYPE s summary\ns{{quantile=\"0.5\"}} {g}\ns_sum 3\ns_count 4\n\
+             # TYPE h histogram\nh_bucket{{le=\"1\"}} {g}\nh_bucket{{le=\"+Inf\"}} 20\nh_sum 2\nh_count 20\n"
+        );
+        put(&store, &tail, &text, 1).unwrap();
+    }
+    let proto = written(&store, ScrapeFormat::Protobuf);
+    let families = cairn_expfmt::decode_delimited(&proto, &Default::default()).unwrap();
+    assert_eq!(families.len(), 6);
+    let mut reencoded = Vec::new();
+    let mut text = Vec::new();
+    for family in &families {
+        cairn_expfmt::encode_delimited(&mut reencoded, family);
+        cairn_expfmt::encode_text(&mut text, family);
+    }
+    assert_eq!(reencoded, proto);
+    assert_eq!(String::from_utf8(text).unwrap(), scrape(&store));
+}
