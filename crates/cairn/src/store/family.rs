@@ -7,7 +7,8 @@ use std::time::SystemTime;
 
 use cairn_expfmt::{
     Counter, Label, Metric, MetricFamily, MetricType, NameScheme, ProtoLimits, Value,
-    decode_delimited, encode_delimited, write_text_metric,
+    decode_delimited, encode_delimited, is_legacy_metric_name, write_openmetrics_float,
+    write_text_metric,
 };
 
 use super::check::Inconsistency;
@@ -48,6 +49,10 @@ pub struct StoredFamily {
     /// `ends[n + i]..ends[n + i + 1]` for `n` metrics, and the rest starts at `ends[2n]`.
     ends: Box<[u32]>,
     form: Form,
+    /// Whether each metric's text starts with the family name. A compact family with a
+    /// legacy name keeps its lines without it (one line per metric, each starting with the
+    /// name: the same bytes in every series) and the scrape writes the name in front.
+    lines_named: bool,
     /// `slots[i]` is metric `i`'s slot in the family name's index, set under the store's
     /// write lock when the family is indexed ([`NO_SLOT`] before). A re-push of the same
     /// label sets finds its slots here instead of in the index's hash map.
@@ -139,8 +144,15 @@ impl StoredFamily {
         let mut ends = Vec::with_capacity(2 * n + 1);
         let offset = |bytes: &Vec<u8>| u32::try_from(bytes.len()).unwrap_or(u32::MAX);
         ends.push(0);
+        let form = Form::of(&family);
+        let lines_named = form == Form::Message || !is_legacy_metric_name(&family.name);
         for metric in &family.metrics {
+            let start = bytes.len();
             write_text_metric(&mut bytes, &family.name, family.metric_type, metric);
+            if !lines_named {
+                // The line is `<name>{labels} value` or `<name> value`: the name goes.
+                bytes.drain(start..start + family.name.len());
+            }
             ends.push(offset(&bytes));
         }
         for metric in &family.metrics {
@@ -151,7 +163,6 @@ impl StoredFamily {
         let problem = local_problem(&family, scheme)
             .or_else(|| duplicate_series(&family, key))
             .map(Box::new);
-        let form = Form::of(&family);
         match form {
             Form::Values => {
                 for metric in &family.metrics {
@@ -199,6 +210,7 @@ impl StoredFamily {
             bytes: Box::from(bytes.as_slice()),
             ends: ends.into_boxed_slice(),
             form,
+            lines_named,
             slots,
             problem,
         }
@@ -350,8 +362,49 @@ impl StoredFamily {
         self.gauge_value
     }
 
-    pub(crate) fn metric_text(&self, index: usize) -> &[u8] {
+    /// Metric `index`'s text as stored: without the family name when the lines are kept
+    /// without it ([`StoredFamily::write_text`] puts it back).
+    fn metric_text(&self, index: usize) -> &[u8] {
         &self.bytes[self.ends[index] as usize..self.ends[index + 1] as usize]
+    }
+
+    /// Appends metric `index`'s text lines, as the text format writes them. `name` is the
+    /// family name, passed in by a caller that writes many families of this name, which has
+    /// it at hand: reading each family's own copy would cost a cache miss per series.
+    pub(crate) fn write_text(&self, out: &mut Vec<u8>, index: usize, name: &str) {
+        debug_assert_eq!(name, self.name);
+        if !self.lines_named {
+            out.extend_from_slice(name.as_bytes());
+        }
+        out.extend_from_slice(self.metric_text(index));
+    }
+
+    /// Appends a compact metric's OpenMetrics line: its text line with the value written
+    /// the OpenMetrics way. Both formats write a series' name and labels with the same
+    /// writer, and a compact metric has no timestamp, so its text line is its identity, a
+    /// space and the value. Writes nothing, and returns false, for a family kept as a
+    /// message. `name` as for [`StoredFamily::write_text`].
+    pub(crate) fn write_openmetrics_line(
+        &self,
+        out: &mut Vec<u8>,
+        index: usize,
+        name: &str,
+    ) -> bool {
+        let Some(value) = self.compact_value(index) else {
+            return false;
+        };
+        let text = self.metric_text(index);
+        let identity = text
+            .iter()
+            .rposition(|&b| b == b' ')
+            .map_or(text, |space| &text[..=space]);
+        if !self.lines_named {
+            out.extend_from_slice(name.as_bytes());
+        }
+        out.extend_from_slice(identity);
+        write_openmetrics_float(out, value);
+        out.push(b'\n');
+        true
     }
 
     /// Where metric `index`'s text offsets are, for reading ahead ([`super::prefetch`]).

@@ -30,8 +30,9 @@ impl SeriesRef {
         Arc::ptr_eq(&self.family, family) && self.index == index
     }
 
-    pub(crate) fn text(&self) -> &[u8] {
-        self.family.metric_text(self.index as usize)
+    /// Appends the series' text lines; `name` is its family name.
+    pub(crate) fn write_text(&self, out: &mut Vec<u8>, name: &str) {
+        self.family.write_text(out, self.index as usize, name);
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use cairn_expfmt::{
     Metric, MetricFamily, MetricType, encode_delimited, encode_delimited_in_parts,
     encode_metric_field, encode_openmetrics, encode_text, write_openmetrics_eof,
-    write_openmetrics_float, write_openmetrics_header, write_openmetrics_metric, write_text_header,
+    write_openmetrics_header, write_openmetrics_metric, write_text_header,
 };
 
 use super::check::{Inconsistency, Kind, claimed_suffixes};
@@ -219,7 +219,7 @@ impl Exposition {
                         ScrapeFormat::Text => {
                             write_text_header(buf, shown.name(), help, shown.metric_type());
                             series.try_for_each_series(|s| {
-                                buf.extend_from_slice(s.text());
+                                s.write_text(buf, shown.name());
                                 if buf.len() >= chunk_len {
                                     emit(buf)?;
                                 }
@@ -232,12 +232,9 @@ impl Exposition {
                             write_openmetrics_header(buf, name, help, ty, shown.unit().as_deref());
                             let mut metrics = Metrics::default();
                             series.try_for_each_series(|s| {
-                                match s.family.compact_value(s.index as usize) {
-                                    Some(value) => write_openmetrics_line(buf, s.text(), value),
-                                    None => {
-                                        if let Some(metric) = metrics.take(s) {
-                                            write_openmetrics_metric(buf, name, ty, &metric);
-                                        }
+                                if !s.family.write_openmetrics_line(buf, s.index as usize, name) {
+                                    if let Some(metric) = metrics.take(s) {
+                                        write_openmetrics_metric(buf, name, ty, &metric);
                                     }
                                 }
                                 if buf.len() >= chunk_len {
@@ -290,19 +287,6 @@ impl Exposition {
         }
         Ok(())
     }
-}
-
-/// Appends a compact series' OpenMetrics line: its text line with the value written the
-/// OpenMetrics way. Both formats write a series' name and labels with the same writer, and
-/// a compact series has no timestamp, so its text line ends with ` <value>\n`.
-fn write_openmetrics_line(buf: &mut Vec<u8>, text: &[u8], value: f64) {
-    let identity = text
-        .iter()
-        .rposition(|&b| b == b' ')
-        .map_or(text, |space| &text[..=space]);
-    buf.extend_from_slice(identity);
-    write_openmetrics_float(buf, value);
-    buf.push(b'\n');
 }
 
 /// Appends one whole family in `format` (no OpenMetrics `# EOF`).
