@@ -47,5 +47,5 @@ pub use proto::{
 };
 pub use text::{
     TextParseError, encode_text, parse_text, parse_text_with_limits, write_text_header,
-    write_text_metric,
+    write_text_metric, write_text_sample,
 };

@@ -80,6 +80,39 @@ pub fn write_text_metric(out: &mut Vec<u8>, name: &str, ty: MetricType, metric: 
     }
 }
 
+/// Appends the one line of a sample that is a name, labels and a value (no timestamp):
+/// the bytes [`write_text_metric`] writes for a counter, gauge or untyped metric with these
+/// labels, given as `(name, value)` pairs, and `value`. For writers that hold the labels in
+/// another shape than [`Metric`] and would otherwise build one per series.
+pub fn write_text_sample(out: &mut Vec<u8>, name: &str, labels: &[(&str, &str)], value: f64) {
+    let name_inside_braces = !name.is_empty() && !crate::is_legacy_metric_name(name);
+    if name_inside_braces {
+        out.extend_from_slice(b"{\"");
+        write_escaped_quoted(out, name);
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(name.as_bytes());
+    }
+    if !labels.is_empty() {
+        out.push(if name_inside_braces { b',' } else { b'{' });
+        for (i, (label, label_value)) in labels.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_label_name(out, label);
+            out.extend_from_slice(b"=\"");
+            write_escaped_quoted(out, label_value);
+            out.push(b'"');
+        }
+    }
+    if name_inside_braces || !labels.is_empty() {
+        out.push(b'}');
+    }
+    out.push(b' ');
+    write_value(out, value);
+    out.push(b'\n');
+}
+
 fn write_summary(out: &mut Vec<u8>, sample: &mut Sample<'_>, summary: &Summary) {
     for q in &summary.quantiles {
         sample.write(out, "", Some(("quantile", q.quantile)), q.value);

@@ -961,3 +961,45 @@ fn promtool_check_rejects_a_syntax_error() {
     });
     assert!(result.is_err());
 }
+
+mod sample_lines {
+    use cairn_expfmt::{Label, Metric, MetricType, Value, write_text_metric, write_text_sample};
+    use proptest::prelude::*;
+
+    /// Names and label parts from a small alphabet that reaches every rule: empty, legacy,
+    /// not legacy (quoted), and characters that need escaping.
+    fn part() -> impl Strategy<Value = String> {
+        let chars = vec!['a', 'b', '_', ':', '0', '.', ' ', '"', '\\', '\n', '\u{e9}'];
+        prop::collection::vec(prop::sample::select(chars), 0..6)
+            .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    proptest! {
+        /// A sample written from label pairs is the line `write_text_metric` writes for the
+        /// same counter, gauge or untyped metric.
+        #[test]
+        fn a_sample_from_pairs_is_the_metrics_line(
+            name in part(),
+            labels in prop::collection::vec((part(), part()), 0..4),
+            value in prop_oneof![any::<f64>(), Just(0.0), Just(-0.0), Just(1.0), Just(f64::NAN)],
+            kind in 0..3usize,
+        ) {
+            let (ty, value_of) = [
+                (MetricType::Counter, Value::Counter(cairn_expfmt::Counter { value, ..Default::default() })),
+                (MetricType::Gauge, Value::Gauge(value)),
+                (MetricType::Untyped, Value::Untyped(value)),
+            ][kind].clone();
+            let metric = Metric {
+                labels: labels.iter().map(|(n, v)| Label::new(n, v)).collect(),
+                value: value_of,
+                timestamp_ms: None,
+            };
+            let mut expected = Vec::new();
+            write_text_metric(&mut expected, &name, ty, &metric);
+            let pairs: Vec<(&str, &str)> = labels.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            let mut got = Vec::new();
+            write_text_sample(&mut got, &name, &pairs, value);
+            prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&expected));
+        }
+    }
+}

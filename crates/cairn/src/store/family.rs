@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use cairn_expfmt::{
     Counter, Label, Metric, MetricFamily, MetricType, NameScheme, ProtoLimits, Value,
     decode_delimited, encode_delimited, is_legacy_metric_name, write_openmetrics_float,
-    write_text_metric,
+    write_text_metric, write_text_sample,
 };
 
 use super::check::Inconsistency;
@@ -136,33 +136,37 @@ impl StoredFamily {
         scheme: NameScheme,
         message: Option<&mut Vec<u8>>,
     ) -> StoredFamily {
-        for metric in &mut family.metrics {
-            sanitize_labels(&mut metric.labels, &owner);
-        }
         let n = family.metrics.len();
         let mut bytes = Vec::with_capacity(n * 160);
         let mut ends = Vec::with_capacity(2 * n + 1);
-        let offset = |bytes: &Vec<u8>| u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-        ends.push(0);
         let form = Form::of(&family);
         let lines_named = form == Form::Message || !is_legacy_metric_name(&family.name);
-        for metric in &family.metrics {
-            let start = bytes.len();
-            write_text_metric(&mut bytes, &family.name, family.metric_type, metric);
-            if !lines_named {
-                // The line is `<name>{labels} value` or `<name> value`: the name goes.
-                bytes.drain(start..start + family.name.len());
+        // The usual push, a compact family with nothing to log, is written from a view of
+        // each series' sanitised labels, leaving the model as pushed. Anything else, and a
+        // family breaking a rule (whose error quotes its sanitised labels), sanitises the
+        // model and is written from it.
+        let viewed = form == Form::Values
+            && message.is_none()
+            && write_compact(&family, &owner, scheme, lines_named, &mut bytes, &mut ends);
+        let problem = if viewed {
+            None
+        } else {
+            bytes.clear();
+            ends.clear();
+            for metric in &mut family.metrics {
+                sanitize_labels(&mut metric.labels, &owner);
             }
-            ends.push(offset(&bytes));
-        }
-        for metric in &family.metrics {
-            write_series_key(&mut bytes, &metric.labels);
-            ends.push(offset(&bytes));
-        }
-        let key = |i: usize| &bytes[ends[n + i] as usize..ends[n + i + 1] as usize];
-        let problem = local_problem(&family, scheme)
-            .or_else(|| duplicate_series(&family, key))
-            .map(Box::new);
+            write_lines_and_keys(&family, lines_named, &mut bytes, &mut ends);
+            let key = |i: usize| &bytes[ends[n + i] as usize..ends[n + i + 1] as usize];
+            local_problem(&family, scheme)
+                .or_else(|| {
+                    first_duplicate(n, key).map(|i| Inconsistency::DuplicateSeries {
+                        name: family.name.clone(),
+                        labels: family.metrics[i].labels.clone(),
+                    })
+                })
+                .map(Box::new)
+        };
         match form {
             Form::Values => {
                 for metric in &family.metrics {
@@ -458,20 +462,20 @@ fn sanitize_labels(labels: &mut Vec<Label>, key: &GroupingKey) {
     if !labels.iter().any(|l| l.name == "instance") {
         labels.push(Label::new("instance", ""));
     }
-    sort_by_name(labels);
+    sort_by_name(labels, |label| &label.name);
 }
 
 /// Sorts labels by name, keeping labels of the same name in their order (the error for a
 /// repeated name lists them as pushed). A series has a handful of labels, which insertion
 /// sorts several times faster than the general sort; long lists take the general sort.
-fn sort_by_name(labels: &mut [Label]) {
+fn sort_by_name<T>(labels: &mut [T], name: impl Fn(&T) -> &str) {
     if labels.len() > 12 {
-        labels.sort_by(|a, b| a.name.cmp(&b.name));
+        labels.sort_by(|a, b| name(a).cmp(name(b)));
         return;
     }
     for i in 1..labels.len() {
         let mut j = i;
-        while j > 0 && labels[j - 1].name > labels[j].name {
+        while j > 0 && name(&labels[j - 1]) > name(&labels[j]) {
             labels.swap(j - 1, j);
             j -= 1;
         }
@@ -540,21 +544,122 @@ fn local_problem(family: &MetricFamily, scheme: NameScheme) -> Option<Inconsiste
     None
 }
 
-/// The first series of `family` whose label set an earlier one has too; `key(i)` is metric
+/// The first of `n` series whose label set an earlier one has too; `key(i)` is series
 /// `i`'s series key, which orders label sets in exposition order.
-fn duplicate_series<'a>(
-    family: &MetricFamily,
-    key: impl Fn(usize) -> &'a [u8],
-) -> Option<Inconsistency> {
-    let mut order: Vec<usize> = (0..family.metrics.len()).collect();
+fn first_duplicate<'a>(n: usize, key: impl Fn(usize) -> &'a [u8]) -> Option<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| key(a).cmp(key(b)));
     order
         .windows(2)
         .find(|w| key(w[0]) == key(w[1]))
-        .map(|w| Inconsistency::DuplicateSeries {
-            name: family.name.clone(),
-            labels: family.metrics[w[0]].labels.clone(),
-        })
+        .map(|w| w[0])
+}
+
+/// Appends every metric's text lines, then every metric's series key, to `bytes`, with
+/// the offset after each in `ends` (which starts with 0). Without `lines_named`, a line
+/// (one per metric) is kept without the family name it starts with.
+fn write_lines_and_keys(
+    family: &MetricFamily,
+    lines_named: bool,
+    bytes: &mut Vec<u8>,
+    ends: &mut Vec<u32>,
+) {
+    ends.push(0);
+    for metric in &family.metrics {
+        let start = bytes.len();
+        write_text_metric(bytes, &family.name, family.metric_type, metric);
+        if !lines_named {
+            bytes.drain(start..start + family.name.len());
+        }
+        ends.push(offset(bytes));
+    }
+    let mut pairs = Vec::new();
+    for metric in &family.metrics {
+        pairs.clear();
+        pairs.extend(
+            metric
+                .labels
+                .iter()
+                .map(|l| (l.name.as_str(), l.value.as_str())),
+        );
+        write_series_key(bytes, &pairs);
+        ends.push(offset(bytes));
+    }
+}
+
+/// [`write_lines_and_keys`] for a compact family, from a view of each metric's labels
+/// sanitised for group `owner` (as [`sanitize_labels`] would leave them). Returns false,
+/// having written part, if a label name is invalid or repeated or a label set is there
+/// twice: the caller then takes the general way, which names the problem.
+fn write_compact(
+    family: &MetricFamily,
+    owner: &GroupingKey,
+    scheme: NameScheme,
+    lines_named: bool,
+    bytes: &mut Vec<u8>,
+    ends: &mut Vec<u32>,
+) -> bool {
+    // A legacy name is written bare at the start of the line, so the line without it is
+    // the line of a sample without a name.
+    let name = if lines_named {
+        family.name.as_str()
+    } else {
+        ""
+    };
+    let mut views: Vec<Vec<(&str, &str)>> = Vec::with_capacity(family.metrics.len());
+    ends.push(0);
+    for metric in &family.metrics {
+        let labels = sanitized_view(&metric.labels, owner);
+        let valid = |(i, (name, _)): (usize, &(&str, &str))| {
+            scheme.is_valid_label_name(name)
+                && !name.starts_with("__")
+                && (i == 0 || labels[i - 1].0 != *name)
+        };
+        if !labels.iter().enumerate().all(valid) {
+            return false;
+        }
+        let value = match &metric.value {
+            Value::Counter(c) => c.value,
+            Value::Gauge(v) | Value::Untyped(v) => *v,
+            _ => return false,
+        };
+        write_text_sample(bytes, name, &labels, value);
+        ends.push(offset(bytes));
+        views.push(labels);
+    }
+    for labels in &views {
+        write_series_key(bytes, labels);
+        ends.push(offset(bytes));
+    }
+    let n = family.metrics.len();
+    let key = |i: usize| &bytes[ends[n + i] as usize..ends[n + i + 1] as usize];
+    first_duplicate(n, key).is_none()
+}
+
+/// A metric's labels as [`sanitize_labels`] leaves them, as `(name, value)` pairs
+/// borrowed from the metric and the grouping key.
+fn sanitized_view<'a>(labels: &'a [Label], key: &'a GroupingKey) -> Vec<(&'a str, &'a str)> {
+    let mut view = Vec::with_capacity(labels.len() + key.labels().len() + 1);
+    view.extend(labels.iter().map(|l| (l.name.as_str(), l.value.as_str())));
+    for grouping in key.labels() {
+        match view.iter_mut().find(|(name, _)| *name == grouping.name) {
+            Some(existing) => existing.1 = &grouping.value,
+            None => view.push((&grouping.name, &grouping.value)),
+        }
+    }
+    if !view.iter().any(|(name, _)| *name == "instance") {
+        view.push(("instance", ""));
+    }
+    sort_by_name(&mut view, |pair| pair.0);
+    view
+}
+
+fn offset(bytes: &[u8]) -> u32 {
+    offset_of(bytes.len())
+}
+
+fn offset_of(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
 }
 
 /// A metric that is not indexed has no slot.
@@ -565,7 +670,7 @@ pub(crate) const NO_SLOT: u32 = u32::MAX;
 /// then label values position by position (labels are sorted by name), then names, only to
 /// make the order total. So: the label count, then every value, then every name, each with
 /// NUL escaped as `00 FF` and terminated by `00 00`.
-pub(crate) fn write_series_key(out: &mut Vec<u8>, labels: &[Label]) {
+pub(crate) fn write_series_key(out: &mut Vec<u8>, labels: &[(&str, &str)]) {
     out.extend_from_slice(
         &u32::try_from(labels.len())
             .unwrap_or(u32::MAX)
@@ -573,8 +678,8 @@ pub(crate) fn write_series_key(out: &mut Vec<u8>, labels: &[Label]) {
     );
     for part in labels
         .iter()
-        .map(|l| &l.value)
-        .chain(labels.iter().map(|l| &l.name))
+        .map(|(_, value)| value)
+        .chain(labels.iter().map(|(name, _)| name))
     {
         for &b in part.as_bytes() {
             out.push(b);
@@ -741,7 +846,11 @@ mod tests {
             Label::new("c", "\0"),
         ];
         let mut key = Vec::new();
-        write_series_key(&mut key, &labels);
+        let pairs: Vec<(&str, &str)> = labels
+            .iter()
+            .map(|l| (l.name.as_str(), l.value.as_str()))
+            .collect();
+        write_series_key(&mut key, &pairs);
         assert_eq!(read_series_key(&key), labels);
         key.clear();
         write_series_key(&mut key, &[]);
