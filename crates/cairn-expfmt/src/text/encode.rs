@@ -95,15 +95,7 @@ pub fn write_text_sample(out: &mut Vec<u8>, name: &str, labels: &[(&str, &str)],
     }
     if !labels.is_empty() {
         out.push(if name_inside_braces { b',' } else { b'{' });
-        for (i, (label, label_value)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_label_name(out, label);
-            out.extend_from_slice(b"=\"");
-            write_escaped_quoted(out, label_value);
-            out.push(b'"');
-        }
+        write_labels(out, labels.iter().copied());
     }
     if name_inside_braces || !labels.is_empty() {
         out.push(b'}');
@@ -240,7 +232,7 @@ impl<'a> Series<'a> {
                 Some(rendered) => out.extend_from_within(rendered.clone()),
                 None => {
                     let start = out.len();
-                    write_labels(out, self.labels);
+                    write_labels(out, self.labels.iter().map(|l| (&*l.name, &*l.value)));
                     self.rendered_labels = Some(start..out.len());
                 }
             }
@@ -258,14 +250,14 @@ impl<'a> Series<'a> {
 }
 
 /// `l1="v1",l2="v2"`, label names quoted when they are not legacy label names.
-fn write_labels(out: &mut Vec<u8>, labels: &[Label]) {
-    for (i, label) in labels.iter().enumerate() {
+fn write_labels<'a>(out: &mut Vec<u8>, labels: impl IntoIterator<Item = (&'a str, &'a str)>) {
+    for (i, (name, value)) in labels.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_label_name(out, &label.name);
+        write_label_name(out, name);
         out.extend_from_slice(b"=\"");
-        write_escaped_quoted(out, &label.value);
+        write_escaped_quoted(out, value);
         out.push(b'"');
     }
 }

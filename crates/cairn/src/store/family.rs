@@ -654,12 +654,9 @@ fn sanitized_view<'a>(labels: &'a [Label], key: &'a GroupingKey) -> Vec<(&'a str
     view
 }
 
+/// Where the next byte of `bytes` goes, as an offset into a family's bytes.
 fn offset(bytes: &[u8]) -> u32 {
-    offset_of(bytes.len())
-}
-
-fn offset_of(len: usize) -> u32 {
-    u32::try_from(len).unwrap_or(u32::MAX)
+    u32::try_from(bytes.len()).unwrap_or(u32::MAX)
 }
 
 /// A metric that is not indexed has no slot.

@@ -188,7 +188,7 @@ enum Part {
 impl Exposition {
     /// Appends the whole exposition in `format` to `out`.
     pub fn write(&self, format: ScrapeFormat, out: &mut Vec<u8>) {
-        let never = |_: &mut Vec<u8>| -> Result<(), std::convert::Infallible> { Ok(()) };
+        let never = |_: &mut Vec<u8>| -> Result<(), Infallible> { Ok(()) };
         let Ok(()) = self.write_chunked(format, out, usize::MAX, never);
     }
 
@@ -198,8 +198,9 @@ impl Exposition {
     /// exposition ends stays in `buf` for the caller. The first error from `emit` stops
     /// the writing and is returned.
     ///
-    /// Text is written series by series, so a piece is about `chunk_len` bytes; the other
-    /// formats are written a family at a time.
+    /// Stored families are written series by series (protobuf's metric fields are copied
+    /// in pieces), so a piece is about `chunk_len` bytes; the front end's own families and
+    /// a pushed family merged with one are written a family at a time.
     pub fn write_chunked<E>(
         &self,
         format: ScrapeFormat,
