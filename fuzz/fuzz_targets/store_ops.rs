@@ -70,12 +70,12 @@ fuzz_target!(|data: &[u8]| {
         if input.0.is_empty() {
             break;
         }
-        if step % 3 == 0 {
-            if let Ok(view) = store.exposition(&[]) {
-                let mut seen = Vec::new();
-                view.write(ScrapeFormat::Text, &mut seen);
-                views.push((view, seen));
-            }
+        if step % 3 == 0
+            && let Ok(view) = store.exposition(&[])
+        {
+            let mut seen = Vec::new();
+            view.write(ScrapeFormat::Text, &mut seen);
+            views.push((view, seen));
         }
         // A clock that moves, so push times differ between steps.
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + step as u64);
