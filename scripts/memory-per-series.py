@@ -18,16 +18,12 @@ Reports, per pushed series (the two timestamp gauges each group gets are not cou
 
 The scale benchmark reuses it; keep the output format and the JSON keys stable.
 """
-import argparse, http.client, json, os, queue, shutil, socket, subprocess, sys, tempfile
+import argparse, http.client, json, os, queue, shutil, subprocess, sys, tempfile
 import threading, time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchutil import free_port  # noqa: E402
 
 
 def rss_bytes(pid):

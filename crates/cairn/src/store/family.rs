@@ -170,11 +170,7 @@ impl StoredFamily {
         match form {
             Form::Values => {
                 for metric in &family.metrics {
-                    let value = match &metric.value {
-                        Value::Counter(c) => c.value,
-                        Value::Gauge(v) | Value::Untyped(v) => *v,
-                        _ => 0.0,
-                    };
+                    let value = plain_value(&metric.value).unwrap_or(0.0);
                     bytes.extend_from_slice(&value.to_le_bytes());
                 }
             }
@@ -606,10 +602,14 @@ fn write_compact(
     } else {
         ""
     };
-    let mut views: Vec<Vec<(&str, &str)>> = Vec::with_capacity(family.metrics.len());
+    // Keys are written after every line: gathered meanwhile in a buffer of their own, from
+    // one view of labels reused series after series.
+    let mut keys = Vec::new();
+    let mut key_ends = Vec::with_capacity(family.metrics.len());
+    let mut labels = Vec::new();
     ends.push(0);
     for metric in &family.metrics {
-        let labels = sanitized_view(&metric.labels, owner);
+        sanitized_view(&metric.labels, owner, &mut labels);
         let valid = |(i, (name, _)): (usize, &(&str, &str))| {
             scheme.is_valid_label_name(name)
                 && !name.starts_with("__")
@@ -618,28 +618,39 @@ fn write_compact(
         if !labels.iter().enumerate().all(valid) {
             return false;
         }
-        let value = match &metric.value {
-            Value::Counter(c) => c.value,
-            Value::Gauge(v) | Value::Untyped(v) => *v,
-            _ => return false,
+        let Some(value) = plain_value(&metric.value) else {
+            return false;
         };
         write_text_sample(bytes, name, &labels, value);
         ends.push(offset(bytes));
-        views.push(labels);
+        write_series_key(&mut keys, &labels);
+        key_ends.push(keys.len());
     }
-    for labels in &views {
-        write_series_key(bytes, labels);
-        ends.push(offset(bytes));
-    }
+    let keys_start = bytes.len();
+    bytes.extend_from_slice(&keys);
+    ends.extend(key_ends.iter().map(|&end| offset_at(keys_start + end)));
     let n = family.metrics.len();
     let key = |i: usize| &bytes[ends[n + i] as usize..ends[n + i + 1] as usize];
     first_duplicate(n, key).is_none()
 }
 
-/// A metric's labels as [`sanitize_labels`] leaves them, as `(name, value)` pairs
-/// borrowed from the metric and the grouping key.
-fn sanitized_view<'a>(labels: &'a [Label], key: &'a GroupingKey) -> Vec<(&'a str, &'a str)> {
-    let mut view = Vec::with_capacity(labels.len() + key.labels().len() + 1);
+/// The value of a counter, gauge or untyped metric.
+fn plain_value(value: &Value) -> Option<f64> {
+    match value {
+        Value::Counter(c) => Some(c.value),
+        Value::Gauge(v) | Value::Untyped(v) => Some(*v),
+        _ => None,
+    }
+}
+
+/// Fills `view` with a metric's labels as [`sanitize_labels`] leaves them, as `(name,
+/// value)` pairs borrowed from the metric and the grouping key.
+fn sanitized_view<'a>(
+    labels: &'a [Label],
+    key: &'a GroupingKey,
+    view: &mut Vec<(&'a str, &'a str)>,
+) {
+    view.clear();
     view.extend(labels.iter().map(|l| (l.name.as_str(), l.value.as_str())));
     for grouping in key.labels() {
         match view.iter_mut().find(|(name, _)| *name == grouping.name) {
@@ -650,13 +661,16 @@ fn sanitized_view<'a>(labels: &'a [Label], key: &'a GroupingKey) -> Vec<(&'a str
     if !view.iter().any(|(name, _)| *name == "instance") {
         view.push(("instance", ""));
     }
-    sort_by_name(&mut view, |pair| pair.0);
-    view
+    sort_by_name(view, |pair| pair.0);
 }
 
 /// Where the next byte of `bytes` goes, as an offset into a family's bytes.
 fn offset(bytes: &[u8]) -> u32 {
-    u32::try_from(bytes.len()).unwrap_or(u32::MAX)
+    offset_at(bytes.len())
+}
+
+fn offset_at(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
 }
 
 /// A metric that is not indexed has no slot.
