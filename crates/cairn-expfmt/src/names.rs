@@ -13,22 +13,49 @@ pub enum NameScheme {
 
 /// Whether `name` is a metric name under the legacy rules.
 pub fn is_legacy_metric_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    match bytes.next() {
-        Some(b) if b.is_ascii_alphabetic() || b == b'_' || b == b':' => {}
-        _ => return false,
-    }
-    bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+    is_legacy(name, METRIC_NAME_BYTE)
 }
 
 /// Whether `name` is a label name under the legacy rules.
 pub fn is_legacy_label_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    match bytes.next() {
-        Some(b) if b.is_ascii_alphabetic() || b == b'_' => {}
-        _ => return false,
+    is_legacy(name, LABEL_NAME_BYTE)
+}
+
+/// Which bytes a legacy name may hold: bit 0 anywhere, bit 1 first as well.
+type ByteClass = [u8; 256];
+
+const ANYWHERE: u8 = 1;
+const FIRST: u8 = 2;
+
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*`
+const METRIC_NAME_BYTE: ByteClass = byte_class(true);
+/// `[a-zA-Z_][a-zA-Z0-9_]*`
+const LABEL_NAME_BYTE: ByteClass = byte_class(false);
+
+const fn byte_class(colon: bool) -> ByteClass {
+    let mut class = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        if byte.is_ascii_alphabetic() || byte == b'_' || (colon && byte == b':') {
+            class[b] = ANYWHERE | FIRST;
+        } else if byte.is_ascii_digit() {
+            class[b] = ANYWHERE;
+        }
+        b += 1;
     }
-    bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    class
+}
+
+/// A table lookup a byte: names are checked for every series of every push.
+fn is_legacy(name: &str, class: ByteClass) -> bool {
+    match name.as_bytes() {
+        [first, rest @ ..] => {
+            class[usize::from(*first)] & FIRST != 0
+                && rest.iter().all(|&b| class[usize::from(b)] & ANYWHERE != 0)
+        }
+        [] => false,
+    }
 }
 
 impl NameScheme {
@@ -53,6 +80,20 @@ impl NameScheme {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_tables_follow_the_name_patterns() {
+        for b in 0..=255u8 {
+            let (first, later) = (format!("{}", b as char), format!("a{}", b as char));
+            let letter = b.is_ascii_alphabetic() || b == b'_';
+            assert_eq!(is_legacy_label_name(&first), letter, "{b}");
+            assert_eq!(is_legacy_metric_name(&first), letter || b == b':', "{b}");
+            let inner = letter || b.is_ascii_digit();
+            assert_eq!(is_legacy_label_name(&later), inner, "{b}");
+            assert_eq!(is_legacy_metric_name(&later), inner || b == b':', "{b}");
+        }
+        assert!(!is_legacy_label_name("") && !is_legacy_metric_name(""));
+    }
 
     #[test]
     fn legacy_metric_names_allow_colons_but_not_leading_digits() {

@@ -292,6 +292,12 @@ fn write_escaped_help(out: &mut Vec<u8>, s: &str) {
 
 /// Label values and quoted names: `\`, `"` and newline escaped.
 pub(crate) fn write_escaped_quoted(out: &mut Vec<u8>, s: &str) {
+    // Most values are short and need no escape: a plain look at each byte settles that
+    // sooner than setting up a vector search.
+    if s.len() <= 32 && !s.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        out.extend_from_slice(s.as_bytes());
+        return;
+    }
     write_escaped(out, s.as_bytes(), |bytes| {
         memchr::memchr3(b'\\', b'"', b'\n', bytes)
     });
@@ -308,4 +314,32 @@ fn write_escaped(out: &mut Vec<u8>, mut bytes: &[u8], find: impl Fn(&[u8]) -> Op
         bytes = &bytes[at + 1..];
     }
     out.extend_from_slice(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_escaped_quoted;
+
+    #[test]
+    fn short_and_long_values_are_escaped_alike() {
+        let escaped = |s: &str| {
+            let mut out = Vec::new();
+            write_escaped_quoted(&mut out, s);
+            String::from_utf8(out).unwrap()
+        };
+        for special in ["\\", "\"", "\n"] {
+            let expect = match special {
+                "\\" => "\\\\",
+                "\"" => "\\\"",
+                _ => "\\n",
+            };
+            // Either side of the length up to which bytes are looked at one by one.
+            for len in [0, 1, 31, 32, 33, 100] {
+                let plain = "v".repeat(len);
+                assert_eq!(escaped(&plain), plain);
+                let value = format!("{plain}{special}{plain}");
+                assert_eq!(escaped(&value), format!("{plain}{expect}{plain}"));
+            }
+        }
+    }
 }

@@ -354,17 +354,21 @@ impl Store {
             .push_limits
             .check(&families)
             .map_err(PushError::LimitExceeded)?;
-        // The stored group's own key, when there is one, so that its families share it.
+        // The stored group's own key, when there is one, so that its families share it;
+        // and the group as it is, whose families the pushed ones are compared with.
         let existing = self
             .inner
             .read()
             .groups
             .get_key_value(&key)
-            .map(|(k, _)| k.clone());
-        let key = existing.unwrap_or_else(|| Arc::new(key));
+            .map(|(k, group)| (k.clone(), group.clone()));
+        let (key, previous) = match existing {
+            Some((key, group)) => (key, Some(group)),
+            None => (Arc::new(key), None),
+        };
         let log = self.persist.as_ref().map(|d| &d.log);
         let mut messages = log.map(|_| Vec::new());
-        let prepared = self.prepare(&key, families, now, messages.as_mut());
+        let prepared = self.prepare(&key, previous.as_deref(), families, now, messages.as_mut());
         // The log record is encoded before the lock is taken; only its framing happens
         // under it.
         let record = match (&prepared, messages) {
@@ -422,6 +426,7 @@ impl Store {
     fn prepare(
         &self,
         key: &Arc<GroupingKey>,
+        previous: Option<&Group>,
         families: Vec<MetricFamily>,
         now: SystemTime,
         mut messages: Option<&mut Vec<Vec<u8>>>,
@@ -456,7 +461,16 @@ impl Store {
                     messages.push(message);
                     stored
                 }
-                None => StoredFamily::new(key.clone(), family, now, scheme),
+                None => {
+                    let previous = previous.and_then(|group| group.families.get(&family.name));
+                    StoredFamily::replacing(
+                        key.clone(),
+                        family,
+                        now,
+                        scheme,
+                        previous.map(|f| &**f),
+                    )
+                }
             };
             if let (Some(problem), Consistency::Checked) =
                 (stored.problem(), self.config.consistency)

@@ -316,6 +316,44 @@ fn duplicate_series_within_one_push_is_rejected() {
 }
 
 #[test]
+fn a_repush_is_checked_for_duplicates_whatever_the_group_held() {
+    // A re-push of the label sets the group holds is known to be free of repeats; any
+    // other set of label sets is searched, even when it shares labels with the old one.
+    let store = checked();
+    put(&store, "job/j", "m{a=\"1\"} 1\nm{a=\"2\"} 2\n", 1).unwrap();
+    put(&store, "job/j", "m{a=\"1\"} 3\nm{a=\"2\"} 4\n", 2).unwrap();
+    let r = reason(put(&store, "job/j", "m{a=\"1\"} 5\nm{a=\"1\"} 6\n", 3));
+    assert!(matches!(r, Inconsistency::DuplicateSeries { .. }), "{r:?}");
+    assert_eq!(
+        samples(&store),
+        [
+            "m{a=\"1\",instance=\"\",job=\"j\"} 3",
+            "m{a=\"2\",instance=\"\",job=\"j\"} 4"
+        ]
+    );
+    // Unchecked, a family with a repeated series is stored with its problem, and pushing
+    // the same label sets again keeps the problem: the scrape fails until it is gone.
+    let store = unchecked();
+    let twice = "m{a=\"1\"} 1\nm{a=\"1\"} 2\n";
+    let problems = |store: &Store| {
+        let err = store
+            .render(ScrapeFormat::Text, &mut Vec::new())
+            .unwrap_err();
+        err.to_string()
+    };
+    put(&store, "job/j", twice, 1).unwrap();
+    let first = problems(&store);
+    assert!(
+        first.contains("with the same name and label values"),
+        "{first}"
+    );
+    put(&store, "job/j", twice, 2).unwrap();
+    assert_eq!(problems(&store), first);
+    put(&store, "job/j", "m{a=\"1\"} 1\nm{a=\"2\"} 2\n", 3).unwrap();
+    assert!(store.render(ScrapeFormat::Text, &mut Vec::new()).is_ok());
+}
+
+#[test]
 fn job_and_job_with_empty_instance_clash_on_their_timestamps() {
     let store = checked();
     put(&store, "job/l", "a 1\n", 1).unwrap();
