@@ -42,8 +42,8 @@ pub use openmetrics::{
     write_openmetrics_metric,
 };
 pub use proto::{
-    ProtoDecodeError, ProtoLimits, decode_delimited, decode_message, encode_delimited,
-    encode_delimited_in_parts, encode_metric_field,
+    ProtoDecodeError, ProtoLimits, SampleKind, decode_delimited, decode_message, encode_delimited,
+    encode_delimited_in_parts, encode_metric_field, encode_sample_field,
 };
 pub use text::{
     TextParseError, encode_text, parse_text, parse_text_with_limits, write_text_header,

@@ -34,6 +34,54 @@ pub(super) fn metric_field(out: &mut Vec<u8>, metric: &Metric) {
     put_message_field(out, 4, metric, metric_len, write_metric);
 }
 
+/// Appends the metric field [`metric_field`] writes for a counter, gauge or untyped metric
+/// with these labels and this value, and no timestamp, exemplar or created time.
+pub(super) fn sample_field(
+    out: &mut Vec<u8>,
+    kind: SampleKind,
+    labels: &[(&str, &str)],
+    value: f64,
+) {
+    let pair_len =
+        |(name, value): &(&str, &str)| string_field_len(1, name) + string_field_len(2, value);
+    let labels_len: usize = labels
+        .iter()
+        .map(|pair| message_field_len(1, pair_len(pair)))
+        .sum();
+    let value_tag = match kind {
+        SampleKind::Counter => 3,
+        SampleKind::Gauge => 2,
+        SampleKind::Untyped => 5,
+    };
+    let body_len = labels_len + message_field_len(value_tag, double_field_len(1));
+    put_key(out, 4, WireType::LengthDelimited);
+    put_varint(out, body_len as u64);
+    let start = out.len();
+    for pair in labels {
+        put_key(out, 1, WireType::LengthDelimited);
+        put_varint(out, pair_len(pair) as u64);
+        put_string_field(out, 1, pair.0);
+        put_string_field(out, 2, pair.1);
+    }
+    put_single_value(out, value_tag, value);
+    debug_assert_eq!(
+        out.len() - start,
+        body_len,
+        "length of a sample's metric field"
+    );
+}
+
+/// The kinds of value [`sample_field`] writes: each is one double in its own message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SampleKind {
+    /// A `Counter` message with its value alone.
+    Counter,
+    /// A `Gauge` message.
+    Gauge,
+    /// An `Untyped` message.
+    Untyped,
+}
+
 /// Appends the varint length of a `MetricFamily` message whose metric fields take
 /// `metrics_len` bytes, then its fields before the metrics, as [`family_delimited`] writes
 /// them for a family with this head.

@@ -40,6 +40,7 @@ use prost::Message as _;
 
 use crate::limits::preview;
 use crate::{LimitExceeded, Metric, MetricFamily, PushLimits};
+pub use encode::SampleKind;
 
 /// Caps on what a protobuf body may make the decoder allocate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -299,6 +300,20 @@ pub fn encode_delimited_in_parts<E>(
 /// [`encode_delimited_in_parts`].
 pub fn encode_metric_field(out: &mut Vec<u8>, metric: &Metric) {
     encode::metric_field(out, metric);
+}
+
+/// Appends a `MetricFamily` message's metric field for a counter, gauge or untyped sample,
+/// for [`encode_delimited_in_parts`]: the bytes [`encode_metric_field`] writes for a metric
+/// with these labels (given as `(name, value)` pairs, in this order), this value, and no
+/// timestamp, exemplar or created time. For writers that hold labels in another shape than
+/// [`Metric`](crate::Metric) and would otherwise build one per series.
+pub fn encode_sample_field(
+    out: &mut Vec<u8>,
+    kind: SampleKind,
+    labels: &[(&str, &str)],
+    value: f64,
+) {
+    encode::sample_field(out, kind, labels, value);
 }
 
 /// prost's message without its constant "failed to decode Protobuf message: " prefix.

@@ -1219,3 +1219,33 @@ fn encoding_in_parts_gives_the_same_bytes_as_encoding_whole() {
         assert_eq!(parts, whole, "{}", family.name);
     }
 }
+
+proptest! {
+    /// A sample's metric field written from label pairs is the field written from the
+    /// same counter, gauge or untyped metric, whatever the labels' lengths (one-byte and
+    /// longer varints) and the value.
+    #[test]
+    fn a_sample_field_from_pairs_is_the_metrics_field(
+        labels in prop::collection::vec(("[a-z_]{0,3}", "(.{0,4}|x{120,200})"), 0..4),
+        value in prop_oneof![any::<f64>(), Just(0.0), Just(-0.0), Just(f64::NAN)],
+        kind in 0..3usize,
+    ) {
+        use cairn_expfmt::{Counter, Label, Metric, SampleKind, Value};
+        let (sample_kind, value_of) = [
+            (SampleKind::Counter, Value::Counter(Counter { value, ..Counter::default() })),
+            (SampleKind::Gauge, Value::Gauge(value)),
+            (SampleKind::Untyped, Value::Untyped(value)),
+        ][kind].clone();
+        let metric = Metric {
+            labels: labels.iter().map(|(n, v)| Label::new(n, v)).collect(),
+            value: value_of,
+            timestamp_ms: None,
+        };
+        let mut expected = Vec::new();
+        cairn_expfmt::encode_metric_field(&mut expected, &metric);
+        let pairs: Vec<(&str, &str)> = labels.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let mut got = Vec::new();
+        cairn_expfmt::encode_sample_field(&mut got, sample_kind, &pairs, value);
+        prop_assert_eq!(got, expected);
+    }
+}

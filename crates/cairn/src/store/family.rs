@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::time::SystemTime;
 
 use cairn_expfmt::{
-    Counter, Label, Metric, MetricFamily, MetricType, NameScheme, ProtoLimits, Value,
-    decode_delimited, encode_delimited, is_legacy_metric_name, write_openmetrics_float,
-    write_text_metric, write_text_sample,
+    Counter, Label, Metric, MetricFamily, MetricType, NameScheme, ProtoLimits, SampleKind, Value,
+    decode_delimited, encode_delimited, encode_delimited_in_parts, encode_sample_field,
+    is_legacy_metric_name, write_openmetrics_float, write_text_metric, write_text_sample,
 };
 
 use super::check::Inconsistency;
@@ -129,17 +129,18 @@ impl StoredFamily {
         Self::build(owner, family, pushed_at, scheme, None, previous)
     }
 
-    /// [`StoredFamily::new`], also appending the sanitised family's protobuf message (as
-    /// [`StoredFamily::message`] gives it) to `message`, for the write-ahead log: encoded
-    /// once from the model at hand rather than rebuilt from the compact form.
+    /// [`StoredFamily::replacing`], also appending the sanitised family's protobuf message
+    /// (as [`StoredFamily::message`] gives it) to `message`, for the write-ahead log:
+    /// encoded once from what is at hand rather than rebuilt from the compact form.
     pub(crate) fn new_with_message(
         owner: Arc<GroupingKey>,
         family: MetricFamily,
         pushed_at: SystemTime,
         scheme: NameScheme,
+        previous: Option<&StoredFamily>,
         message: &mut Vec<u8>,
     ) -> StoredFamily {
-        Self::build(owner, family, pushed_at, scheme, Some(message), None)
+        Self::build(owner, family, pushed_at, scheme, Some(message), previous)
     }
 
     fn build(
@@ -155,18 +156,18 @@ impl StoredFamily {
         let mut ends = Vec::with_capacity(2 * n + 1);
         let form = Form::of(&family);
         let lines_named = form == Form::Message || !is_legacy_metric_name(&family.name);
-        // The usual push, a compact family with nothing to log, is written from a view of
-        // each series' sanitised labels, leaving the model as pushed. Anything else, and a
-        // family breaking a rule (whose error quotes its sanitised labels), sanitises the
-        // model and is written from it.
+        // The usual push, a compact family, is written from a view of each series'
+        // sanitised labels, leaving the model as pushed; so are its metric fields for the
+        // log. Anything else, and a family breaking a rule (whose error quotes its
+        // sanitised labels), sanitises the model and is written from it.
+        let mut fields = message.is_some().then(Vec::new);
         let viewed = form == Form::Values
-            && message.is_none()
             && write_compact(
                 &family,
                 &owner,
                 scheme,
-                lines_named,
                 previous,
+                fields.as_mut(),
                 &mut bytes,
                 &mut ends,
             );
@@ -199,9 +200,18 @@ impl StoredFamily {
             Form::Message => encode_delimited(&mut bytes, &family),
         }
         if let Some(message) = message {
-            match form {
-                Form::Values => encode_delimited(message, &family),
-                Form::Message => message.extend_from_slice(&bytes[ends[2 * n] as usize..]),
+            match (form, fields.filter(|_| viewed)) {
+                (Form::Values, Some(fields)) => {
+                    // The family's head is the model's, its metrics the fields written.
+                    let metrics = std::mem::take(&mut family.metrics);
+                    let Ok(()) = encode_delimited_in_parts(message, &family, &fields, |out, m| {
+                        out.extend_from_slice(m);
+                        Ok::<(), std::convert::Infallible>(())
+                    });
+                    family.metrics = metrics;
+                }
+                (Form::Values, None) => encode_delimited(message, &family),
+                (Form::Message, _) => message.extend_from_slice(&bytes[ends[2 * n] as usize..]),
             }
         }
         let slots = family
@@ -615,22 +625,29 @@ fn write_lines_and_keys(
 /// sanitised for group `owner` (as [`sanitize_labels`] would leave them). Returns false,
 /// having written part, if a label name is invalid or repeated or a label set is there
 /// twice: the caller then takes the general way, which names the problem. Label sets that
-/// are `previous`'s, in the same order, need no search for a repeat when it had none.
+/// are `previous`'s, in the same order, need no search for a repeat when it had none. With
+/// `fields`, also appends each metric's field of the family's protobuf message there.
 fn write_compact(
     family: &MetricFamily,
     owner: &GroupingKey,
     scheme: NameScheme,
-    lines_named: bool,
     previous: Option<&StoredFamily>,
+    mut fields: Option<&mut Vec<u8>>,
     bytes: &mut Vec<u8>,
     ends: &mut Vec<u32>,
 ) -> bool {
+    let kind = match family.metric_type {
+        MetricType::Counter => SampleKind::Counter,
+        MetricType::Gauge => SampleKind::Gauge,
+        MetricType::Untyped => SampleKind::Untyped,
+        _ => return false,
+    };
     // A legacy name is written bare at the start of the line, so the line without it is
-    // the line of a sample without a name.
-    let name = if lines_named {
-        family.name.as_str()
-    } else {
+    // the line of a sample without a name (a compact family's lines are kept without it).
+    let name = if is_legacy_metric_name(&family.name) {
         ""
+    } else {
+        family.name.as_str()
     };
     // Keys are written after every line: gathered meanwhile in a buffer of their own, from
     // one view of labels reused series after series.
@@ -653,6 +670,9 @@ fn write_compact(
         };
         write_text_sample(bytes, name, &labels, value);
         ends.push(offset(bytes));
+        if let Some(fields) = fields.as_deref_mut() {
+            encode_sample_field(fields, kind, &labels, value);
+        }
         write_series_key(&mut keys, &labels);
         key_ends.push(keys.len());
     }
@@ -803,6 +823,8 @@ mod tests {
                 .map(|(i, value)| Metric {
                     labels: vec![
                         Label::new("z", format!("\0{i}\u{e9}\0")),
+                        // Overwritten by the grouping label.
+                        Label::new("job", "pushed"),
                         Label::new("a", ""),
                     ],
                     value,
@@ -880,6 +902,7 @@ mod tests {
                 pushed.clone(),
                 SystemTime::UNIX_EPOCH,
                 NameScheme::Utf8,
+                None,
                 &mut message,
             );
             assert_eq!(stored.form, form, "{pushed:?}");

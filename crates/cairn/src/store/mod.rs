@@ -448,6 +448,9 @@ impl Store {
         let mut prepared = Vec::with_capacity(by_name.len());
         for family in by_name.into_values() {
             let scheme = self.config.name_scheme;
+            let previous = previous
+                .and_then(|group| group.families.get(&family.name))
+                .map(|f| &**f);
             let stored = match messages.as_deref_mut() {
                 Some(messages) => {
                     let mut message = Vec::new();
@@ -456,21 +459,13 @@ impl Store {
                         family,
                         now,
                         scheme,
+                        previous,
                         &mut message,
                     );
                     messages.push(message);
                     stored
                 }
-                None => {
-                    let previous = previous.and_then(|group| group.families.get(&family.name));
-                    StoredFamily::replacing(
-                        key.clone(),
-                        family,
-                        now,
-                        scheme,
-                        previous.map(|f| &**f),
-                    )
-                }
+                None => StoredFamily::replacing(key.clone(), family, now, scheme, previous),
             };
             if let (Some(problem), Consistency::Checked) =
                 (stored.problem(), self.config.consistency)
