@@ -963,7 +963,7 @@ fn promtool_check_rejects_a_syntax_error() {
 }
 
 mod sample_lines {
-    use cairn_expfmt::{Label, Metric, MetricType, Value, write_text_metric, write_text_sample};
+    use cairn_expfmt::{write_text_metric, write_text_sample};
     use proptest::prelude::*;
 
     /// Names and label parts from a small alphabet that reaches every rule: empty, legacy,
@@ -984,16 +984,7 @@ mod sample_lines {
             value in prop_oneof![any::<f64>(), Just(0.0), Just(-0.0), Just(1.0), Just(f64::NAN)],
             kind in 0..3usize,
         ) {
-            let (ty, value_of) = [
-                (MetricType::Counter, Value::Counter(cairn_expfmt::Counter { value, ..Default::default() })),
-                (MetricType::Gauge, Value::Gauge(value)),
-                (MetricType::Untyped, Value::Untyped(value)),
-            ][kind].clone();
-            let metric = Metric {
-                labels: labels.iter().map(|(n, v)| Label::new(n, v)).collect(),
-                value: value_of,
-                timestamp_ms: None,
-            };
+            let (ty, _, metric) = crate::plain_metric(kind, &labels, value);
             let mut expected = Vec::new();
             write_text_metric(&mut expected, &name, ty, &metric);
             let pairs: Vec<(&str, &str)> = labels.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();

@@ -1230,17 +1230,7 @@ proptest! {
         value in prop_oneof![any::<f64>(), Just(0.0), Just(-0.0), Just(f64::NAN)],
         kind in 0..3usize,
     ) {
-        use cairn_expfmt::{Counter, Label, Metric, SampleKind, Value};
-        let (sample_kind, value_of) = [
-            (SampleKind::Counter, Value::Counter(Counter { value, ..Counter::default() })),
-            (SampleKind::Gauge, Value::Gauge(value)),
-            (SampleKind::Untyped, Value::Untyped(value)),
-        ][kind].clone();
-        let metric = Metric {
-            labels: labels.iter().map(|(n, v)| Label::new(n, v)).collect(),
-            value: value_of,
-            timestamp_ms: None,
-        };
+        let (_, sample_kind, metric) = crate::plain_metric(kind, &labels, value);
         let mut expected = Vec::new();
         cairn_expfmt::encode_metric_field(&mut expected, &metric);
         let pairs: Vec<(&str, &str)> = labels.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
