@@ -29,7 +29,7 @@ pub trait Fs: Send + Sync + fmt::Debug {
     fn remove(&self, path: &Path) -> io::Result<()>;
     /// Makes the directory's entries (creations, renames, removals) durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
-    /// How much zeroed space the log writes ahead of its end at a time.
+    /// How much zeroed space the log keeps ahead of its end.
     fn preallocate_bytes(&self) -> u64 {
         8 << 20
     }

@@ -110,14 +110,19 @@ struct Writer {
     /// Where the next record goes: the end of the last good record.
     end: u64,
     /// The file's size: zeros from `end` on, written ahead so that appending a batch
-    /// changes no metadata and `fdatasync` writes the data blocks alone.
+    /// usually changes no metadata and `fdatasync` writes the data blocks alone.
     allocated: u64,
-    /// How much to write ahead at a time ([`Fs::preallocate_bytes`]).
+    /// How many zeros to keep ahead of `end` ([`Fs::preallocate_bytes`]).
     preallocate_bytes: u64,
 }
 
 /// Zeros to write ahead with.
 static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+
+/// The most zeros written ahead with one batch. Writing the whole lead at once (megabytes
+/// and a full fsync while every waiting push waits too) was the log's longest stall; a
+/// step with a batch now and then costs that batch a little instead.
+const WRITE_AHEAD_STEP: u64 = 256 << 10;
 
 impl Writer {
     fn new(file: Box<dyn FsFile>, active: Active, end: u64, preallocate_bytes: u64) -> Writer {
@@ -130,14 +135,18 @@ impl Writer {
         }
     }
 
-    /// Writes `batch` at the end and makes it durable. Space is zeroed ahead first when
-    /// needed (that write and its full fsync are the only metadata changes); the batch
-    /// itself overwrites zeros and needs only `fdatasync`.
+    /// Writes `batch` at the end and makes it durable. A batch usually overwrites zeros
+    /// written ahead and needs only `fdatasync`. When fewer than half the zeros to keep
+    /// ahead are left, the batch also writes a step of them after itself and takes a full
+    /// fsync, which makes the file's new size durable with it.
     fn append_durably(&mut self, batch: &[u8]) -> io::Result<()> {
         let needed = self.end + batch.len() as u64;
-        if needed > self.allocated {
-            let target = needed + self.preallocate_bytes;
-            let mut at = self.allocated;
+        self.file.write_at(self.end, batch)?;
+        let ahead = self.allocated.saturating_sub(needed);
+        if ahead < self.preallocate_bytes / 2 {
+            let from = self.allocated.max(needed);
+            let target = from + self.preallocate_bytes.min(WRITE_AHEAD_STEP);
+            let mut at = from;
             while at < target {
                 let n = (target - at).min(ZEROS.len() as u64) as usize;
                 self.file.write_at(at, &ZEROS[..n])?;
@@ -145,9 +154,9 @@ impl Writer {
             }
             self.file.sync()?;
             self.allocated = target;
+        } else {
+            self.file.sync_data()?;
         }
-        self.file.write_at(self.end, batch)?;
-        self.file.sync_data()?;
         self.end = needed;
         Ok(())
     }
@@ -491,4 +500,53 @@ pub(crate) fn create_log_file(
     // The new name must be durable before records appended to it are acknowledged.
     fs.sync_dir(&paths.dir)?;
     Ok((file, header.len() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{Active, WRITE_AHEAD_STEP, Writer};
+    use crate::persist::io::{FaultFs, Fs};
+
+    #[test]
+    fn zeros_are_written_ahead_a_step_at_a_time_right_after_the_last_batch() {
+        let fs = FaultFs::new();
+        let path = Path::new("/log");
+        let lead = 4 * WRITE_AHEAD_STEP;
+        let mut writer = Writer::new(fs.create(path).unwrap(), Active::Main, 0, lead);
+        let mut written = 0usize;
+        let mut steps = 0;
+        let mut previous_len = 0;
+        // Batches of every size up to past a whole lead, so that one does not fit at all.
+        for (i, size) in [1000usize, 70_000, 3, 5 * WRITE_AHEAD_STEP as usize, 12]
+            .into_iter()
+            .cycle()
+            .take(60)
+            .enumerate()
+        {
+            let batch = vec![1 + (i % 200) as u8; size];
+            writer.append_durably(&batch).unwrap();
+            written += size;
+            let file = fs.contents(path).unwrap();
+            assert_eq!(file.len() as u64, writer.allocated);
+            assert!(
+                file[..written].iter().all(|&b| b != 0),
+                "batch {i} in place"
+            );
+            assert!(
+                file[written..].iter().all(|&b| b == 0),
+                "zeros after batch {i}"
+            );
+            // Never more than one step of zeros past the batch at once.
+            let grown = file.len().saturating_sub(previous_len.max(written));
+            assert!(
+                grown as u64 <= WRITE_AHEAD_STEP,
+                "batch {i} wrote {grown} zeros"
+            );
+            steps += usize::from(file.len() > previous_len.max(written));
+            previous_len = file.len();
+        }
+        assert!(steps > 4, "zeros were written ahead {steps} times");
+    }
 }
