@@ -42,12 +42,7 @@ pub(super) fn sample_field(
     labels: &[(&str, &str)],
     value: f64,
 ) {
-    let pair_len =
-        |(name, value): &(&str, &str)| string_field_len(1, name) + string_field_len(2, value);
-    let labels_len: usize = labels
-        .iter()
-        .map(|pair| message_field_len(1, pair_len(pair)))
-        .sum();
+    let labels_len = pairs_len(1, labels.iter().copied());
     let value_tag = match kind {
         SampleKind::Counter => 3,
         SampleKind::Gauge => 2,
@@ -57,12 +52,7 @@ pub(super) fn sample_field(
     put_key(out, 4, WireType::LengthDelimited);
     put_varint(out, body_len as u64);
     let start = out.len();
-    for pair in labels {
-        put_key(out, 1, WireType::LengthDelimited);
-        put_varint(out, pair_len(pair) as u64);
-        put_string_field(out, 1, pair.0);
-        put_string_field(out, 2, pair.1);
-    }
+    put_pairs(out, 1, labels.iter().copied());
     put_single_value(out, value_tag, value);
     debug_assert_eq!(
         out.len() - start,
@@ -284,25 +274,38 @@ fn put_single_value(out: &mut Vec<u8>, tag: u32, value: f64) {
 
 /// Repeated `LabelPair` field `tag`; name and value are always written.
 fn labels_len(tag: u32, labels: &[Label]) -> usize {
-    labels
-        .iter()
-        .map(|label| message_field_len(tag, label_len(label)))
-        .sum()
+    pairs_len(tag, labels.iter().map(as_pair))
 }
 
 fn put_labels(out: &mut Vec<u8>, tag: u32, labels: &[Label]) {
-    for label in labels {
-        put_message_field(out, tag, label, label_len, write_label);
+    put_pairs(out, tag, labels.iter().map(as_pair));
+}
+
+fn as_pair(label: &Label) -> (&str, &str) {
+    (&label.name, &label.value)
+}
+
+/// [`labels_len`] for labels given as `(name, value)` pairs.
+fn pairs_len<'a>(tag: u32, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> usize {
+    pairs
+        .map(|pair| message_field_len(tag, pair_len(&pair)))
+        .sum()
+}
+
+/// [`put_labels`] for labels given as `(name, value)` pairs.
+fn put_pairs<'a>(out: &mut Vec<u8>, tag: u32, pairs: impl Iterator<Item = (&'a str, &'a str)>) {
+    for pair in pairs {
+        put_message_field(out, tag, &pair, pair_len, write_pair);
     }
 }
 
-fn label_len(label: &Label) -> usize {
-    string_field_len(1, &label.name) + string_field_len(2, &label.value)
+fn pair_len((name, value): &(&str, &str)) -> usize {
+    string_field_len(1, name) + string_field_len(2, value)
 }
 
-fn write_label(out: &mut Vec<u8>, label: &Label) {
-    put_string_field(out, 1, &label.name);
-    put_string_field(out, 2, &label.value);
+fn write_pair(out: &mut Vec<u8>, (name, value): &(&str, &str)) {
+    put_string_field(out, 1, name);
+    put_string_field(out, 2, value);
 }
 
 /// `google.protobuf.Timestamp` is proto3: each field is written only when it is not zero.

@@ -114,22 +114,28 @@ fn an_error_from_emit_stops_the_writing() {
     assert_eq!(calls, 1);
 }
 
-/// OpenMetrics is written series by series; the protobuf exposition still goes through
-/// the whole family's model. Both must show the same families.
-#[test]
-fn openmetrics_series_by_series_matches_the_model() {
+/// A store of 12 groups, group `g` pushed `text(g)`.
+fn twelve_groups(text: impl Fn(usize) -> String) -> Store {
     let store = Store::default();
     for g in 0..12 {
-        let tail = format!("job/j/instance/i{g}");
-        let text = format!(
+        put(&store, &format!("job/j/instance/i{g}"), &text(g), 1).unwrap();
+    }
+    store
+}
+
+/// OpenMetrics is written series by series, and so is protobuf (checked against the model
+/// below): both must show the same families.
+#[test]
+fn openmetrics_series_by_series_matches_the_model() {
+    let store = twelve_groups(|g| {
+        format!(
             "# HELP g A gauge.\n# TYPE g gauge\ng{{idx=\"{g}\",note=\"a b \\\" c\"}} {g}.25\n\
              # TYPE c_total counter\nc_total{{code=\"200\"}} {g}\nc_total{{code=\"500\"}} 1e+30\n\
              # TYPE u untyped\nu -0\n\
              # TYPE s summary\ns{{quantile=\"0.5\"}} {g}\ns_sum 3\ns_count 4\n\
              # TYPE h histogram\nh_bucket{{le=\"1\"}} {g}\nh_bucket{{le=\"+Inf\"}} 20\nh_sum 2\nh_count 20\n"
-        );
-        put(&store, &tail, &text, 1).unwrap();
-    }
+        )
+    });
     let mut proto = Vec::new();
     store.render(ScrapeFormat::Protobuf, &mut proto).unwrap();
     let families = cairn_expfmt::decode_delimited(&proto, &Default::default()).unwrap();
@@ -149,17 +155,14 @@ fn openmetrics_series_by_series_matches_the_model() {
 /// the families they decode to, and those families are the text exposition's.
 #[test]
 fn protobuf_series_by_series_matches_the_model() {
-    let store = Store::default();
-    for g in 0..12 {
-        let tail = format!("job/j/instance/i{g}");
-        let text = format!(
+    let store = twelve_groups(|g| {
+        format!(
             "# HELP g A gauge.\n# TYPE g gauge\ng{{idx=\"{g}\"}} {g}.25\n\
              # TYPE c_total counter\nc_total{{code=\"200\"}} {g}\n\
              # TYPE s summary\ns{{quantile=\"0.5\"}} {g}\ns_sum 3\ns_count 4\n\
              # TYPE h histogram\nh_bucket{{le=\"1\"}} {g}\nh_bucket{{le=\"+Inf\"}} 20\nh_sum 2\nh_count 20\n"
-        );
-        put(&store, &tail, &text, 1).unwrap();
-    }
+        )
+    });
     let proto = written(&store, ScrapeFormat::Protobuf);
     let families = cairn_expfmt::decode_delimited(&proto, &Default::default()).unwrap();
     assert_eq!(families.len(), 6);
