@@ -46,6 +46,6 @@ pub use proto::{
     encode_delimited_in_parts, encode_metric_field, encode_sample_field,
 };
 pub use text::{
-    TextParseError, encode_text, parse_text, parse_text_with_limits, write_text_header,
+    SampleLine, TextParseError, encode_text, parse_text, parse_text_with_limits, write_text_header,
     write_text_metric, write_text_sample,
 };

@@ -85,24 +85,101 @@ pub fn write_text_metric(out: &mut Vec<u8>, name: &str, ty: MetricType, metric: 
 /// labels, given as `(name, value)` pairs, and `value`. For writers that hold the labels in
 /// another shape than [`Metric`] and would otherwise build one per series.
 pub fn write_text_sample(out: &mut Vec<u8>, name: &str, labels: &[(&str, &str)], value: f64) {
+    let braces = open_sample(out, name, !labels.is_empty());
+    write_labels(out, labels.iter().copied());
+    close_sample_identity(out, braces);
+    write_value(out, value);
+    out.push(b'\n');
+}
+
+/// The line [`write_text_sample`] writes, prepared for series after series that differ
+/// only in some label values (and the sample value): the name, the label names and the
+/// values every line shares are checked and escaped once, and each line copies them
+/// around the values that change.
+#[derive(Clone, Debug)]
+pub struct SampleLine {
+    /// The line without its open label values and without the sample value.
+    fixed: Vec<u8>,
+    /// Where each open label value goes in `fixed`, in order.
+    open_at: Vec<usize>,
+}
+
+impl SampleLine {
+    /// A line of `name` and `labels`, given as `(name, Some(value))` for a value every line
+    /// has and `(name, None)` for a value each line gives.
+    pub fn new(name: &str, labels: &[(&str, Option<&str>)]) -> SampleLine {
+        let mut fixed = Vec::new();
+        let mut open_at = Vec::new();
+        let braces = open_sample(&mut fixed, name, !labels.is_empty());
+        for (i, (label, label_value)) in labels.iter().enumerate() {
+            open_label(&mut fixed, i, label);
+            match label_value {
+                Some(label_value) => write_escaped_quoted(&mut fixed, label_value),
+                None => open_at.push(fixed.len()),
+            }
+            fixed.push(b'"');
+        }
+        close_sample_identity(&mut fixed, braces);
+        SampleLine { fixed, open_at }
+    }
+
+    /// Appends the line with `open` as its open label values (one for each `None` of
+    /// [`SampleLine::new`], in order; missing ones are written empty) and `value`: the
+    /// bytes [`write_text_sample`] writes for the labels filled in.
+    pub fn write<'a>(
+        &self,
+        out: &mut Vec<u8>,
+        open: impl IntoIterator<Item = &'a str>,
+        value: f64,
+    ) {
+        let mut from = 0;
+        for (&at, label_value) in self.open_at.iter().zip(open) {
+            out.extend_from_slice(&self.fixed[from..at]);
+            write_escaped_quoted(out, label_value);
+            from = at;
+        }
+        out.extend_from_slice(&self.fixed[from..]);
+        write_value(out, value);
+        out.push(b'\n');
+    }
+}
+
+/// Starts a sample line: the name (bare, or quoted inside the braces when it is not a
+/// legacy name) and what comes before the first label. Returns whether braces are open.
+fn open_sample(out: &mut Vec<u8>, name: &str, has_labels: bool) -> bool {
     let name_inside_braces = !name.is_empty() && !crate::is_legacy_metric_name(name);
     if name_inside_braces {
         out.extend_from_slice(b"{\"");
         write_escaped_quoted(out, name);
         out.push(b'"');
+        if has_labels {
+            out.push(b',');
+        }
     } else {
         out.extend_from_slice(name.as_bytes());
+        if has_labels {
+            out.push(b'{');
+        }
     }
-    if !labels.is_empty() {
-        out.push(if name_inside_braces { b',' } else { b'{' });
-        write_labels(out, labels.iter().copied());
+    name_inside_braces || has_labels
+}
+
+/// Label `i` of a sample up to its value: the comma after the label before, the name
+/// (quoted when it is not a legacy label name), `="`.
+fn open_label(out: &mut Vec<u8>, i: usize, name: &str) {
+    if i > 0 {
+        out.push(b',');
     }
-    if name_inside_braces || !labels.is_empty() {
+    write_label_name(out, name);
+    out.extend_from_slice(b"=\"");
+}
+
+/// Ends a sample line's series identity, before its value.
+fn close_sample_identity(out: &mut Vec<u8>, braces: bool) {
+    if braces {
         out.push(b'}');
     }
     out.push(b' ');
-    write_value(out, value);
-    out.push(b'\n');
 }
 
 fn write_summary(out: &mut Vec<u8>, sample: &mut Sample<'_>, summary: &Summary) {
@@ -252,11 +329,7 @@ impl<'a> Series<'a> {
 /// `l1="v1",l2="v2"`, label names quoted when they are not legacy label names.
 fn write_labels<'a>(out: &mut Vec<u8>, labels: impl IntoIterator<Item = (&'a str, &'a str)>) {
     for (i, (name, value)) in labels.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_label_name(out, name);
-        out.extend_from_slice(b"=\"");
+        open_label(out, i, name);
         write_escaped_quoted(out, value);
         out.push(b'"');
     }

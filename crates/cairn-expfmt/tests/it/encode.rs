@@ -963,7 +963,7 @@ fn promtool_check_rejects_a_syntax_error() {
 }
 
 mod sample_lines {
-    use cairn_expfmt::{write_text_metric, write_text_sample};
+    use cairn_expfmt::{SampleLine, write_text_metric, write_text_sample};
     use proptest::prelude::*;
 
     /// Names and label parts from a small alphabet that reaches every rule: empty, legacy,
@@ -990,6 +990,37 @@ mod sample_lines {
             let pairs: Vec<(&str, &str)> = labels.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
             let mut got = Vec::new();
             write_text_sample(&mut got, &name, &pairs, value);
+            prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&expected));
+        }
+
+        /// A line prepared with some label values left open, then written with them, is
+        /// the line `write_text_sample` writes for the labels filled in; so is the next
+        /// line, written from the same preparation with other values.
+        #[test]
+        fn a_prepared_line_is_the_samples_line(
+            name in part(),
+            labels in prop::collection::vec((part(), part(), any::<bool>(), part()), 0..4),
+            values in (any::<f64>(), any::<f64>()),
+        ) {
+            let template: Vec<(&str, Option<&str>)> = labels
+                .iter()
+                .map(|(n, v, open, _)| (n.as_str(), (!open).then_some(v.as_str())))
+                .collect();
+            let line = SampleLine::new(&name, &template);
+            let mut got = Vec::new();
+            let mut expected = Vec::new();
+            for (second, value) in [(false, values.0), (true, values.1)] {
+                fn filled(second: bool, (n, v, _, w): &(String, String, bool, String)) -> (&str, &str) {
+                    (n.as_str(), if second { w.as_str() } else { v.as_str() })
+                }
+                let pairs: Vec<(&str, &str)> = labels
+                    .iter()
+                    .map(|l| if l.2 { filled(second, l) } else { (l.0.as_str(), l.1.as_str()) })
+                    .collect();
+                write_text_sample(&mut expected, &name, &pairs, value);
+                let open = labels.iter().filter(|l| l.2).map(|l| filled(second, l).1);
+                line.write(&mut got, open, value);
+            }
             prop_assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&expected));
         }
     }

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::time::SystemTime;
 
 use cairn_expfmt::{
-    Counter, Label, Metric, MetricFamily, MetricType, NameScheme, ProtoLimits, SampleKind, Value,
-    decode_delimited, encode_delimited, encode_delimited_in_parts, encode_sample_field,
-    is_legacy_metric_name, write_openmetrics_float, write_text_metric, write_text_sample,
+    Counter, Label, Metric, MetricFamily, MetricType, NameScheme, ProtoLimits, SampleKind,
+    SampleLine, Value, decode_delimited, encode_delimited, encode_delimited_in_parts,
+    encode_sample_field, is_legacy_metric_name, write_openmetrics_float, write_text_metric,
 };
 
 use super::check::Inconsistency;
@@ -649,32 +649,40 @@ fn write_compact(
     } else {
         family.name.as_str()
     };
-    // Keys are written after every line: gathered meanwhile in a buffer of their own, from
-    // one view of labels reused series after series.
+    // Keys are written after every line: gathered meanwhile in a buffer of their own.
     let mut keys = Vec::with_capacity(64 * family.metrics.len());
     let mut key_ends = Vec::with_capacity(family.metrics.len());
-    let mut labels = Vec::new();
+    let mut shape: Option<Shape<'_>> = None;
     ends.push(0);
     for metric in &family.metrics {
-        sanitized_view(&metric.labels, owner, &mut labels);
-        let valid = |(i, (name, _)): (usize, &(&str, &str))| {
-            scheme.is_valid_label_name(name)
-                && !name.starts_with("__")
-                && (i == 0 || labels[i - 1].0 != *name)
+        let shape = match &mut shape {
+            Some(shape) if shape.fits(&metric.labels) => shape,
+            shape => {
+                let Some(new) = Shape::new(&metric.labels, owner, scheme, name) else {
+                    return false;
+                };
+                shape.insert(new)
+            }
         };
-        if !labels.iter().enumerate().all(valid) {
-            return false;
-        }
         let Some(value) = plain_value(&metric.value) else {
             return false;
         };
-        write_text_sample(bytes, name, &labels, value);
+        let open = || {
+            shape
+                .open
+                .iter()
+                .map(|&(_, i)| metric.labels[i].value.as_str())
+        };
+        shape.line.write(bytes, open(), value);
         ends.push(offset(bytes));
-        if let Some(fields) = fields.as_deref_mut() {
-            encode_sample_field(fields, kind, &labels, value);
-        }
-        write_series_key(&mut keys, &labels);
+        shape.key.write(&mut keys, open());
         key_ends.push(keys.len());
+        if let Some(fields) = fields.as_deref_mut() {
+            for &(at, i) in &shape.open {
+                shape.view[at].1 = &metric.labels[i].value;
+            }
+            encode_sample_field(fields, kind, &shape.view, value);
+        }
     }
     let keys_start = bytes.len();
     bytes.extend_from_slice(&keys);
@@ -689,6 +697,115 @@ fn write_compact(
     as_before || first_duplicate(n, key).is_none()
 }
 
+/// What the series of a compact family whose pushed labels have the same names share:
+/// their sanitised label names, which values come from the grouping key (the same in
+/// every series), and their text line and series key prepared around the values that
+/// change. Made for a series, and used for every next one with the same label names, so
+/// that the names are checked, sorted and escaped once.
+struct Shape<'a> {
+    /// The names of the pushed labels it was made for, in their order.
+    pushed: Vec<&'a str>,
+    /// The sanitised labels, the values of pushed labels those of the last series written
+    /// with `fields` (the log's message is encoded from it).
+    view: Vec<(&'a str, &'a str)>,
+    /// Each value that changes, in `view`'s order: its position in `view` and the index
+    /// of the pushed label it is the value of.
+    open: Vec<(usize, usize)>,
+    line: SampleLine,
+    key: KeyTemplate,
+}
+
+impl<'a> Shape<'a> {
+    /// The shape of a series with `labels` in group `owner`, or `None` if a sanitised label
+    /// name is invalid (or reserved) or repeated.
+    fn new(
+        labels: &'a [Label],
+        owner: &'a GroupingKey,
+        scheme: NameScheme,
+        name: &str,
+    ) -> Option<Shape<'a>> {
+        let mut view = Vec::with_capacity(labels.len() + 2);
+        sanitized_view(labels, owner, &mut view);
+        let valid = |(i, (name, _, _)): (usize, &(&str, &str, Option<usize>))| {
+            scheme.is_valid_label_name(name)
+                && !name.starts_with("__")
+                && (i == 0 || view[i - 1].0 != *name)
+        };
+        if !view.iter().enumerate().all(valid) {
+            return None;
+        }
+        let template: Vec<(&str, Option<&str>)> = view
+            .iter()
+            .map(|&(name, value, pushed)| (name, pushed.is_none().then_some(value)))
+            .collect();
+        let open = view
+            .iter()
+            .enumerate()
+            .filter_map(|(at, &(_, _, pushed))| Some((at, pushed?)))
+            .collect();
+        Some(Shape {
+            pushed: labels.iter().map(|l| l.name.as_str()).collect(),
+            line: SampleLine::new(name, &template),
+            key: KeyTemplate::new(&template),
+            view: view
+                .into_iter()
+                .map(|(name, value, _)| (name, value))
+                .collect(),
+            open,
+        })
+    }
+
+    /// Whether a series with `labels` has this shape: its label names are the same.
+    fn fits(&self, labels: &[Label]) -> bool {
+        labels.len() == self.pushed.len()
+            && labels
+                .iter()
+                .zip(&self.pushed)
+                .all(|(l, name)| l.name == *name)
+    }
+}
+
+/// The series key ([`write_series_key`]) of a label set whose names are known and whose
+/// values are partly known, written once; each key copies it around the other values.
+struct KeyTemplate {
+    /// The key without the values left open.
+    fixed: Vec<u8>,
+    /// Where each open value goes in `fixed`, in order.
+    open_at: Vec<usize>,
+}
+
+impl KeyTemplate {
+    /// `labels` as `(name, Some(value))` for a known value, `(name, None)` for an open one.
+    fn new(labels: &[(&str, Option<&str>)]) -> KeyTemplate {
+        let mut fixed = Vec::new();
+        let mut open_at = Vec::new();
+        write_label_count(&mut fixed, labels.len());
+        for (_, value) in labels {
+            match value {
+                Some(value) => write_key_part(&mut fixed, value),
+                None => open_at.push(fixed.len()),
+            }
+            fixed.extend_from_slice(KEY_PART_END);
+        }
+        for (name, _) in labels {
+            write_key_part(&mut fixed, name);
+            fixed.extend_from_slice(KEY_PART_END);
+        }
+        KeyTemplate { fixed, open_at }
+    }
+
+    /// Appends the key with `open` as the open values, in order.
+    fn write<'a>(&self, out: &mut Vec<u8>, open: impl IntoIterator<Item = &'a str>) {
+        let mut from = 0;
+        for (&at, value) in self.open_at.iter().zip(open) {
+            out.extend_from_slice(&self.fixed[from..at]);
+            write_key_part(out, value);
+            from = at;
+        }
+        out.extend_from_slice(&self.fixed[from..]);
+    }
+}
+
 /// The value of a counter, gauge or untyped metric.
 fn plain_value(value: &Value) -> Option<f64> {
     match value {
@@ -699,24 +816,30 @@ fn plain_value(value: &Value) -> Option<f64> {
 }
 
 /// Fills `view` with a metric's labels as [`sanitize_labels`] leaves them, as `(name,
-/// value)` pairs borrowed from the metric and the grouping key.
+/// value, pushed)` borrowed from the metric and the grouping key, where `pushed` is the
+/// index in `labels` of the label whose value it is (`None` for the grouping key's).
 fn sanitized_view<'a>(
     labels: &'a [Label],
     key: &'a GroupingKey,
-    view: &mut Vec<(&'a str, &'a str)>,
+    view: &mut Vec<(&'a str, &'a str, Option<usize>)>,
 ) {
     view.clear();
-    view.extend(labels.iter().map(|l| (l.name.as_str(), l.value.as_str())));
+    view.extend(
+        labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.name.as_str(), l.value.as_str(), Some(i))),
+    );
     for grouping in key.labels() {
-        match view.iter_mut().find(|(name, _)| *name == grouping.name) {
-            Some(existing) => existing.1 = &grouping.value,
-            None => view.push((&grouping.name, &grouping.value)),
+        match view.iter_mut().find(|(name, _, _)| *name == grouping.name) {
+            Some(existing) => *existing = (existing.0, &grouping.value, None),
+            None => view.push((&grouping.name, &grouping.value, None)),
         }
     }
-    if !view.iter().any(|(name, _)| *name == "instance") {
-        view.push(("instance", ""));
+    if !view.iter().any(|(name, _, _)| *name == "instance") {
+        view.push(("instance", "", None));
     }
-    sort_by_name(view, |pair| pair.0);
+    sort_by_name(view, |label| label.0);
 }
 
 /// Where the next byte of `bytes` goes, as an offset into a family's bytes.
@@ -742,29 +865,37 @@ pub(crate) fn write_series_key(out: &mut Vec<u8>, labels: &[(&str, &str)]) {
         .map(|(name, value)| name.len() + value.len() + 4)
         .sum();
     out.reserve(4 + unescaped);
-    out.extend_from_slice(
-        &u32::try_from(labels.len())
-            .unwrap_or(u32::MAX)
-            .to_be_bytes(),
-    );
+    write_label_count(out, labels.len());
     for part in labels
         .iter()
         .map(|(_, value)| value)
         .chain(labels.iter().map(|(name, _)| name))
     {
-        // A NUL is rare: the part is copied whole unless it has one.
-        let part = part.as_bytes();
-        if part.contains(&0) {
-            for &b in part {
-                out.push(b);
-                if b == 0 {
-                    out.push(0xFF);
-                }
+        write_key_part(out, part);
+        out.extend_from_slice(KEY_PART_END);
+    }
+}
+
+/// What ends each part of a series key.
+const KEY_PART_END: &[u8] = &[0, 0];
+
+fn write_label_count(out: &mut Vec<u8>, count: usize) {
+    out.extend_from_slice(&u32::try_from(count).unwrap_or(u32::MAX).to_be_bytes());
+}
+
+/// A value or name of a series key, NUL escaped as `00 FF`.
+fn write_key_part(out: &mut Vec<u8>, part: &str) {
+    // A NUL is rare: the part is copied whole unless it has one.
+    let part = part.as_bytes();
+    if part.contains(&0) {
+        for &b in part {
+            out.push(b);
+            if b == 0 {
+                out.push(0xFF);
             }
-        } else {
-            out.extend_from_slice(part);
         }
-        out.extend_from_slice(&[0, 0]);
+    } else {
+        out.extend_from_slice(part);
     }
 }
 
@@ -917,6 +1048,91 @@ mod tests {
             assert_eq!(message, encoded);
         }
     }
+
+    proptest::proptest! {
+            /// A compact family's lines and keys, written from a view of its labels with the
+            /// names checked and escaped once for every run of series with the same label
+            /// names, are the bytes the general way writes from the sanitised model: with the
+            /// grouping key's labels and `instance` sorted in, a pushed label the grouping key
+            /// overwrites, values and names that need escaping, and names quoted. So is the
+            /// log's message.
+            #[test]
+            fn compact_lines_and_keys_are_the_general_ways(
+                name in proptest::sample::select(vec!["m", "m.x"]),
+                instance in proptest::option::of(proptest::sample::select(vec!["", "i\"1"])),
+                series in proptest::collection::vec(
+                    (
+                        0..3usize,
+                        proptest::collection::vec(
+                            proptest::sample::select(vec!["", "v", "\0", "\"\\", "\n\u{e9}", "w,x=1"]),
+                            4,
+                        ),
+                    ),
+                    1..8,
+                ),
+            ) {
+                const SHAPES: [&[&str]; 4] = [
+                    &["idx"],
+                    &["z", "job", "a.b"],
+                    &["a", "job", "z.b"],
+                    &["instance", "b", "a"],
+                ];
+                let owner = Arc::new(
+                    GroupingKey::new(
+                        [("job".to_owned(), "j\0b".to_owned())]
+                            .into_iter()
+                            .chain(instance.map(|i| ("instance".to_owned(), i.to_owned()))),
+                        NameScheme::Utf8,
+                    )
+                    .expect("valid key"),
+                );
+                let pushed = MetricFamily {
+                    name: name.to_owned(),
+                    help: None,
+                    metric_type: MetricType::Gauge,
+                    unit: None,
+                    metrics: series
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (shape, values))| Metric {
+                            labels: SHAPES[*shape]
+                                .iter()
+                                .zip(values)
+                                .map(|(n, v)| Label::new(*n, format!("{v}{i}")))
+                                .collect(),
+                            value: Value::Gauge(i as f64 / 3.0),
+                            timestamp_ms: None,
+                        })
+                        .collect(),
+                };
+    let mut message = Vec::new();
+                let stored = StoredFamily::new_with_message(
+                    Arc::clone(&owner),
+                    pushed.clone(),
+                    SystemTime::UNIX_EPOCH,
+                    NameScheme::Utf8,
+                    None,
+                    &mut message,
+                );
+                proptest::prop_assert!(stored.problem.is_none());
+                let mut expected = pushed;
+                for metric in &mut expected.metrics {
+                    sanitize_labels(&mut metric.labels, &owner);
+                }
+                let (mut bytes, mut ends) = (Vec::new(), Vec::new());
+                write_lines_and_keys(&expected, !is_legacy_metric_name(name), &mut bytes, &mut ends);
+                let n = series.len();
+                proptest::prop_assert_eq!(
+                    String::from_utf8_lossy(&stored.bytes[..stored.ends[2 * n] as usize]),
+                    String::from_utf8_lossy(&bytes)
+                );
+                proptest::prop_assert_eq!(&stored.ends[..=2 * n], &ends[..]);
+                // The log's message, whose metric fields are encoded from the same view.
+                let mut encoded = Vec::new();
+                encode_delimited(&mut encoded, &expected);
+                proptest::prop_assert_eq!(message, encoded);
+            }
+        }
 
     #[test]
     fn series_keys_read_back_as_their_labels() {
