@@ -27,6 +27,7 @@ mod limits;
 mod model;
 mod names;
 mod openmetrics;
+mod prepared;
 mod proto;
 mod text;
 
@@ -41,6 +42,7 @@ pub use openmetrics::{
     encode_openmetrics, write_openmetrics_eof, write_openmetrics_float, write_openmetrics_header,
     write_openmetrics_metric,
 };
+pub use prepared::Prepared;
 pub use proto::{
     ProtoDecodeError, ProtoLimits, SampleKind, decode_delimited, decode_message, encode_delimited,
     encode_delimited_in_parts, encode_metric_field, encode_sample_field,

@@ -25,6 +25,7 @@
 //! writes nothing.
 
 use crate::float::{write_float, write_i64};
+use crate::prepared::Prepared;
 use crate::{Histogram, Label, Metric, MetricFamily, MetricType, Summary, Value};
 use std::ops::Range;
 
@@ -98,29 +99,26 @@ pub fn write_text_sample(out: &mut Vec<u8>, name: &str, labels: &[(&str, &str)],
 /// around the values that change.
 #[derive(Clone, Debug)]
 pub struct SampleLine {
-    /// The line without its open label values and without the sample value.
-    fixed: Vec<u8>,
-    /// Where each open label value goes in `fixed`, in order.
-    open_at: Vec<usize>,
+    /// The line without the sample value, with a gap for each open label value.
+    line: Prepared,
 }
 
 impl SampleLine {
     /// A line of `name` and `labels`, given as `(name, Some(value))` for a value every line
     /// has and `(name, None)` for a value each line gives.
     pub fn new(name: &str, labels: &[(&str, Option<&str>)]) -> SampleLine {
-        let mut fixed = Vec::new();
-        let mut open_at = Vec::new();
-        let braces = open_sample(&mut fixed, name, !labels.is_empty());
+        let mut line = Prepared::default();
+        let braces = open_sample(&mut line.fixed, name, !labels.is_empty());
         for (i, (label, label_value)) in labels.iter().enumerate() {
-            open_label(&mut fixed, i, label);
+            open_label(&mut line.fixed, i, label);
             match label_value {
-                Some(label_value) => write_escaped_quoted(&mut fixed, label_value),
-                None => open_at.push(fixed.len()),
+                Some(label_value) => write_escaped_quoted(&mut line.fixed, label_value),
+                None => line.gap(),
             }
-            fixed.push(b'"');
+            line.fixed.push(b'"');
         }
-        close_sample_identity(&mut fixed, braces);
-        SampleLine { fixed, open_at }
+        close_sample_identity(&mut line.fixed, braces);
+        SampleLine { line }
     }
 
     /// Appends the line with `open` as its open label values (one for each `None` of
@@ -132,13 +130,7 @@ impl SampleLine {
         open: impl IntoIterator<Item = &'a str>,
         value: f64,
     ) {
-        let mut from = 0;
-        for (&at, label_value) in self.open_at.iter().zip(open) {
-            out.extend_from_slice(&self.fixed[from..at]);
-            write_escaped_quoted(out, label_value);
-            from = at;
-        }
-        out.extend_from_slice(&self.fixed[from..]);
+        self.line.write(out, open, write_escaped_quoted);
         write_value(out, value);
         out.push(b'\n');
     }

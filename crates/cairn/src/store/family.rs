@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 use std::time::SystemTime;
 
 use cairn_expfmt::{
-    Counter, Label, Metric, MetricFamily, MetricType, NameScheme, ProtoLimits, SampleKind,
-    SampleLine, Value, decode_delimited, encode_delimited, encode_delimited_in_parts,
+    Counter, Label, Metric, MetricFamily, MetricType, NameScheme, Prepared, ProtoLimits,
+    SampleKind, SampleLine, Value, decode_delimited, encode_delimited, encode_delimited_in_parts,
     encode_sample_field, is_legacy_metric_name, write_openmetrics_float, write_text_metric,
 };
 
@@ -675,7 +675,7 @@ fn write_compact(
         };
         shape.line.write(bytes, open(), value);
         ends.push(offset(bytes));
-        shape.key.write(&mut keys, open());
+        shape.key.write(&mut keys, open(), write_key_part);
         key_ends.push(keys.len());
         if let Some(fields) = fields.as_deref_mut() {
             for &(at, i) in &shape.open {
@@ -712,7 +712,7 @@ struct Shape<'a> {
     /// of the pushed label it is the value of.
     open: Vec<(usize, usize)>,
     line: SampleLine,
-    key: KeyTemplate,
+    key: Prepared,
 }
 
 impl<'a> Shape<'a> {
@@ -746,7 +746,7 @@ impl<'a> Shape<'a> {
         Some(Shape {
             pushed: labels.iter().map(|l| l.name.as_str()).collect(),
             line: SampleLine::new(name, &template),
-            key: KeyTemplate::new(&template),
+            key: prepared_key(&template),
             view: view
                 .into_iter()
                 .map(|(name, value, _)| (name, value))
@@ -766,44 +766,22 @@ impl<'a> Shape<'a> {
 }
 
 /// The series key ([`write_series_key`]) of a label set whose names are known and whose
-/// values are partly known, written once; each key copies it around the other values.
-struct KeyTemplate {
-    /// The key without the values left open.
-    fixed: Vec<u8>,
-    /// Where each open value goes in `fixed`, in order.
-    open_at: Vec<usize>,
-}
-
-impl KeyTemplate {
-    /// `labels` as `(name, Some(value))` for a known value, `(name, None)` for an open one.
-    fn new(labels: &[(&str, Option<&str>)]) -> KeyTemplate {
-        let mut fixed = Vec::new();
-        let mut open_at = Vec::new();
-        write_label_count(&mut fixed, labels.len());
-        for (_, value) in labels {
-            match value {
-                Some(value) => write_key_part(&mut fixed, value),
-                None => open_at.push(fixed.len()),
-            }
-            fixed.extend_from_slice(KEY_PART_END);
+/// values are partly known, written once with a gap for each value left open.
+fn prepared_key(labels: &[(&str, Option<&str>)]) -> Prepared {
+    let mut key = Prepared::default();
+    write_label_count(&mut key.fixed, labels.len());
+    for (_, value) in labels {
+        match value {
+            Some(value) => write_key_part(&mut key.fixed, value),
+            None => key.gap(),
         }
-        for (name, _) in labels {
-            write_key_part(&mut fixed, name);
-            fixed.extend_from_slice(KEY_PART_END);
-        }
-        KeyTemplate { fixed, open_at }
+        key.fixed.extend_from_slice(KEY_PART_END);
     }
-
-    /// Appends the key with `open` as the open values, in order.
-    fn write<'a>(&self, out: &mut Vec<u8>, open: impl IntoIterator<Item = &'a str>) {
-        let mut from = 0;
-        for (&at, value) in self.open_at.iter().zip(open) {
-            out.extend_from_slice(&self.fixed[from..at]);
-            write_key_part(out, value);
-            from = at;
-        }
-        out.extend_from_slice(&self.fixed[from..]);
+    for (name, _) in labels {
+        write_key_part(&mut key.fixed, name);
+        key.fixed.extend_from_slice(KEY_PART_END);
     }
+    key
 }
 
 /// The value of a counter, gauge or untyped metric.
