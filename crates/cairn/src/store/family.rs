@@ -703,8 +703,8 @@ fn write_compact(
 /// change. Made for a series, and used for every next one with the same label names, so
 /// that the names are checked, sorted and escaped once.
 struct Shape<'a> {
-    /// The names of the pushed labels it was made for, in their order.
-    pushed: Vec<&'a str>,
+    /// The pushed labels of the series it was made for.
+    made_for: &'a [Label],
     /// The sanitised labels, the values of pushed labels those of the last series written
     /// with `fields` (the log's message is encoded from it).
     view: Vec<(&'a str, &'a str)>,
@@ -744,7 +744,7 @@ impl<'a> Shape<'a> {
             .filter_map(|(at, &(_, _, pushed))| Some((at, pushed?)))
             .collect();
         Some(Shape {
-            pushed: labels.iter().map(|l| l.name.as_str()).collect(),
+            made_for: labels,
             line: SampleLine::new(name, &template),
             key: prepared_key(&template),
             view: view
@@ -757,11 +757,11 @@ impl<'a> Shape<'a> {
 
     /// Whether a series with `labels` has this shape: its label names are the same.
     fn fits(&self, labels: &[Label]) -> bool {
-        labels.len() == self.pushed.len()
+        labels.len() == self.made_for.len()
             && labels
                 .iter()
-                .zip(&self.pushed)
-                .all(|(l, name)| l.name == *name)
+                .zip(self.made_for)
+                .all(|(l, made_for)| l.name == made_for.name)
     }
 }
 
