@@ -288,11 +288,13 @@ fn build(
     };
     let mut inner = Inner::default();
     let groups = std::mem::take(&mut recovered.groups);
-    for restored in decode_groups(groups, |g| decode_group(g, scheme))
-        .map_err(|r| unreadable(&paths.snapshot, r))?
-    {
+    let restored = decode_groups(groups, |g| decode_group(g, scheme))
+        .map_err(|r| unreadable(&paths.snapshot, r))?;
+    inner.families.begin_load(families_of(&restored));
+    for restored in restored {
         inner.insert_restored(restored);
     }
+    inner.families.end_load();
     for change in std::mem::take(&mut recovered.changes) {
         inner
             .replay(change, scheme)
@@ -300,11 +302,13 @@ fn build(
     }
     let mut imported = None;
     if let Some((groups, from)) = recovered.reference.take() {
-        for restored in
-            decode_groups(groups, |g| import_group(g, scheme)).map_err(|r| unreadable(&from, r))?
-        {
+        let restored =
+            decode_groups(groups, |g| import_group(g, scheme)).map_err(|r| unreadable(&from, r))?;
+        inner.families.begin_load(families_of(&restored));
+        for restored in restored {
             inner.insert_restored(restored);
         }
+        inner.families.end_load();
         imported = Some(from);
     }
     Ok((inner, recovered.report.clone(), imported))
@@ -314,6 +318,13 @@ fn build(
 struct Restored {
     key: Arc<GroupingKey>,
     families: Vec<Arc<StoredFamily>>,
+}
+
+/// Every family of `restored`, for sizing the index before they are entered.
+fn families_of(restored: &[Restored]) -> impl Iterator<Item = &StoredFamily> {
+    restored
+        .iter()
+        .flat_map(|r| r.families.iter().map(|f| f.as_ref()))
 }
 
 /// Decodes groups on every core (decoding and rendering the families is most of a

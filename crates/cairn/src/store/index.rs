@@ -102,6 +102,11 @@ pub(crate) struct FamilyIndex {
     hasher: RandomState,
     /// Every label set's slot, in exposition order.
     order: KeyOrder,
+    /// While a store is being loaded ([`FamilyIndex::defer_order`]): the slots of label
+    /// sets entered since, not in `order` yet. They are ordered all at once when the
+    /// load ends, or before anything leaves the order.
+    unordered: Vec<u32>,
+    defer_order: bool,
 }
 
 impl FamilyIndex {
@@ -133,12 +138,14 @@ impl FamilyIndex {
 
     /// Every label set's holders, in exposition order.
     pub(crate) fn slots_in_order(&self) -> impl Iterator<Item = &Slot> {
+        debug_assert!(self.unordered.is_empty(), "read while loading");
         slots_in_order(&self.order, &self.slots)
     }
 
     /// The series as they are now, kept as they are however the index changes later: a
     /// copy of two lists of page pointers, whatever the number of series.
     pub(crate) fn view(&self) -> SeriesView {
+        debug_assert!(self.unordered.is_empty(), "read while loading");
         SeriesView {
             slots: self.slots.clone(),
             order: self.order.clone(),
@@ -352,13 +359,18 @@ impl FamilyIndex {
         }
     }
 
-    /// Enters the label set `key`, now in slot `slot_id`, in the hash table and the order.
+    /// Enters the label set `key`, now in slot `slot_id`, in the hash table and the order
+    /// (or, while loading, in the list ordered when the load ends).
     fn index_key(&mut self, slot_id: u32, key: &[u8], hash: u32) {
         let slots = &self.slots;
         self.by_key.insert_unique(spread(hash), slot_id, |&id| {
             spread(live(slots, id).map_or(0, |s| s.first.hash))
         });
-        self.order.insert(slot_id, key, |id| key_of(slots, id));
+        if self.defer_order {
+            self.unordered.push(slot_id);
+        } else {
+            self.order.insert(slot_id, key, |id| key_of(slots, id));
+        }
     }
 
     /// Takes the label set `key` of slot `slot_id` out of the hash table and the order.
@@ -369,8 +381,40 @@ impl FamilyIndex {
         {
             entry.remove();
         }
+        // Every slot waiting to be ordered is still live here: ordering them now keeps
+        // it so (the slot being dropped is freed, and may be reused, after this).
+        self.order_deferred();
         let slots = &self.slots;
         self.order.remove(slot_id, key, |id| key_of(slots, id));
+    }
+
+    /// Makes room for `additional` more label sets without growing the hash table again.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let slots = &self.slots;
+        self.by_key.reserve(additional, |&id| {
+            spread(live(slots, id).map_or(0, |s| s.first.hash))
+        });
+    }
+
+    /// While `on`, label sets entered are ordered all at once later (one sort instead of
+    /// an insert each), which is how a store being loaded enters its series. Turning it
+    /// off orders them.
+    pub(crate) fn defer_order(&mut self, on: bool) {
+        self.defer_order = on;
+        if !on {
+            self.order_deferred();
+        }
+    }
+
+    /// Orders the label sets entered while ordering was deferred, with those in order.
+    fn order_deferred(&mut self) {
+        if self.unordered.is_empty() {
+            return;
+        }
+        let unordered = std::mem::take(&mut self.unordered);
+        let ids: Vec<u32> = self.order.iter().chain(unordered).collect();
+        let slots = &self.slots;
+        self.order = KeyOrder::build(ids, |id| key_of(slots, id));
     }
 
     fn alloc_slot(&mut self, slot: Slot) -> u32 {

@@ -232,9 +232,44 @@ struct Families {
     /// `swap` and `remove`, which every change goes through, so that the cap on the
     /// store's series costs nothing to check.
     series: usize,
+    /// Between [`Families::begin_load`] and [`Families::end_load`].
+    loading: bool,
 }
 
 impl Families {
+    /// From now until [`Families::end_load`], every name's new label sets are put in
+    /// exposition order all at once at the end (one sort per name instead of an insert
+    /// per label set): for loading a store, whose readers wait for the end anyway.
+    /// `coming` are the families to be loaded, so that each name's hash table is sized
+    /// once for all of them.
+    fn begin_load<'a>(&mut self, coming: impl Iterator<Item = &'a StoredFamily>) {
+        self.loading = true;
+        let mut series_by_name: BTreeMap<&str, usize> = BTreeMap::new();
+        for family in coming {
+            *series_by_name.entry(family.name()).or_default() += family.series_count();
+        }
+        for (name, series) in series_by_name {
+            self.by_name
+                .entry(name.to_owned())
+                .or_default()
+                .reserve(series);
+        }
+        for index in self.by_name.values_mut() {
+            index.defer_order(true);
+        }
+    }
+
+    /// Orders what was entered since [`Families::begin_load`]; changes are ordered as
+    /// they are made again.
+    fn end_load(&mut self) {
+        self.loading = false;
+        for index in self.by_name.values_mut() {
+            index.defer_order(false);
+        }
+        // A name sized for but left without a holder (a family a later one replaced).
+        self.by_name.retain(|_, index| !index.is_empty());
+    }
+
     fn get(&self, name: &str) -> Option<&FamilyIndex> {
         self.by_name.get(name)
     }
@@ -258,6 +293,7 @@ impl Families {
             Some(index) => index.replace(old, new, found),
             None => {
                 let mut index = FamilyIndex::default();
+                index.defer_order(self.loading);
                 index.replace(old, new, None);
                 self.by_name.insert(new.name().to_owned(), index);
             }

@@ -655,3 +655,68 @@ fn inspect_reads_without_changing_anything() {
     assert_eq!(std::fs::read(&file).unwrap(), before);
     assert!(!snapshot.exists());
 }
+
+/// A store being loaded puts each name's series in exposition order with one sort at the
+/// end. With more series under a name than one order chunk holds, label sets held by two
+/// groups (unchecked mode) and changes after the load, the reopened store scrapes as a
+/// store that was never closed.
+#[test]
+fn a_loaded_store_orders_its_series_as_the_pushes_did() {
+    let config = StoreConfig {
+        consistency: cairn::Consistency::Unchecked,
+        ..StoreConfig::default()
+    };
+    let body = |seed: usize, count: usize, labels: &str| -> String {
+        (0..count)
+            .map(|i| format!("m{{{labels}i=\"{}\"}} {i}\n", (i * 37 + seed) % 1000))
+            .collect()
+    };
+    let pushes = [
+        ("job/a", body(1, 700, "")),
+        ("job/b", body(2, 500, "")),
+        // The same label sets from two groups: job/c's pushed instance is job/c/instance/x's.
+        ("job/c", body(3, 3, "instance=\"x\",")),
+        ("job/c/instance/x", body(3, 300, "")),
+        (
+            "job/d",
+            "m{i=\"\u{0}\"} 1\nm{i=\"\"} 2\nm{i=\"a\\nb\"} 3\n".to_owned(),
+        ),
+    ];
+    let fs = FaultFs::new();
+    let store = Store::open(config, options(&fs)).unwrap().0;
+    let twin = Store::new(config);
+    for (t, (tail, text)) in pushes.iter().enumerate() {
+        for s in [&store, &twin] {
+            put(s, tail, text, t as u64).unwrap();
+        }
+    }
+    store.snapshot().unwrap();
+    drop(store);
+    let reopened = Store::open(config, options(&fs)).unwrap().0;
+    assert_eq!(reopened.series_count(), twin.series_count());
+    // The shared label sets fail the scrape, the same way in both.
+    let exposition = |store: &Store| {
+        let mut out = Vec::new();
+        store
+            .render(cairn::ScrapeFormat::Text, &mut out)
+            .map(|()| String::from_utf8(out).unwrap())
+    };
+    let problems = exposition(&twin).unwrap_err().problems;
+    assert_eq!(problems.len(), 3);
+    assert_eq!(exposition(&reopened).unwrap_err().problems, problems);
+    for s in [&reopened, &twin] {
+        s.delete(&key("job/c")).unwrap();
+    }
+    assert_eq!(scrape(&reopened), scrape(&twin));
+
+    // Inserts into and removals from the order built by the load.
+    for s in [&reopened, &twin] {
+        put(s, "job/a", &body(5, 650, ""), 10).unwrap();
+        s.delete(&key("job/b")).unwrap();
+        put(s, "job/e", &body(7, 400, "x=\"1\","), 11).unwrap();
+        s.delete(&key("job/c/instance/x")).unwrap();
+    }
+    let after = scrape(&twin);
+    assert!(after.lines().filter(|l| l.starts_with("m{")).count() > 1000);
+    assert_eq!(scrape(&reopened), after);
+}
