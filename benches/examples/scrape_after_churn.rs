@@ -2,7 +2,10 @@
 //! which scatter the families over the heap as a long-running gateway's are (a freshly
 //! filled store renders several times faster, because its families lie in push order).
 //!
-//!     cargo run --release -p cairn-bench --example scrape_after_churn
+//!     cargo run --release -p cairn-bench --example scrape_after_churn [RENDERS]
+//!
+//! Renders RENDERS times (5 unless given) and reports each render's time, then the
+//! minimum and the median.
 
 use cairn::{GroupingKey, NameScheme, PushMode, ScrapeFormat, Store};
 use cairn_bench as _;
@@ -41,10 +44,19 @@ fn main() {
         push((x >> 33) % 10_000, r);
     }
     println!("20k pushes {:?}", t.elapsed());
-    for _ in 0..5 {
+    let renders: usize = std::env::args()
+        .nth(1)
+        .map_or(5, |n| n.parse().expect("RENDERS is a number"));
+    let mut times = Vec::with_capacity(renders);
+    for _ in 0..renders {
         let mut out = Vec::with_capacity(60 << 20);
         let t = Instant::now();
         store.render(ScrapeFormat::Text, &mut out).unwrap();
+        times.push(t.elapsed());
         println!("render {} bytes {:?}", out.len(), t.elapsed());
+    }
+    times.sort();
+    if let (Some(min), Some(median)) = (times.first(), times.get(times.len() / 2)) {
+        println!("min {min:?} median {median:?}");
     }
 }
