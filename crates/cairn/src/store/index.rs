@@ -489,22 +489,20 @@ impl SeriesView {
         mut f: impl FnMut(&SeriesRef) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut ids = self.order.iter();
-        let mut ahead: VecDeque<u32> = VecDeque::with_capacity(4 * READ_AHEAD);
+        // The slots of the next series, each found once (through its page) as it joins.
+        let mut ahead: VecDeque<&Option<Slot>> = VecDeque::with_capacity(4 * READ_AHEAD);
         loop {
             while ahead.len() < 4 * READ_AHEAD {
                 let Some(id) = ids.next() else { break };
                 if let Some(slot) = self.slots.get(id as usize) {
                     prefetch(slot);
+                    ahead.push_back(slot);
                 }
-                ahead.push_back(id);
             }
-            let Some(id) = ahead.pop_front() else {
+            let Some(next) = ahead.pop_front() else {
                 return Ok(());
             };
-            let first = |at: usize| {
-                let id = *ahead.get(at - 1)?;
-                live(&self.slots, id).map(|slot| &slot.first)
-            };
+            let first = |at: usize| Some(&ahead.get(at - 1)?.as_ref()?.first);
             if let Some(s) = first(3 * READ_AHEAD) {
                 prefetch(&*s.family);
             }
@@ -521,7 +519,7 @@ impl SeriesView {
                     prefetch(next_line);
                 }
             }
-            if let Some(slot) = live(&self.slots, id) {
+            if let Some(slot) = next {
                 for s in slot.all() {
                     f(s)?;
                 }
