@@ -53,7 +53,8 @@ impl KeyOrder {
     /// The sort compares the first 16 bytes of each key, read once, and reads whole keys
     /// again only for the keys those bytes do not tell apart.
     pub(crate) fn build<'k>(ids: Vec<u32>, key_of: impl Fn(u32) -> &'k [u8]) -> KeyOrder {
-        let mut by_prefix: Vec<(u128, u32)> =
+        // Two u64s rather than a u128, whose alignment of 16 would make each entry 32 bytes.
+        let mut by_prefix: Vec<((u64, u64), u32)> =
             ids.into_iter().map(|id| (prefix(key_of(id)), id)).collect();
         by_prefix.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key_of(a.1).cmp(key_of(b.1))));
         let chunks = by_prefix
@@ -162,13 +163,15 @@ impl KeyOrder {
     }
 }
 
-/// The first 16 bytes of `key` (zeros after a shorter one) as a number, which orders two
-/// keys as their bytes do unless the numbers are equal: then only the whole keys tell.
-fn prefix(key: &[u8]) -> u128 {
-    let mut bytes = [0; 16];
-    let n = key.len().min(bytes.len());
-    bytes[..n].copy_from_slice(&key[..n]);
-    u128::from_be_bytes(bytes)
+/// The first 16 bytes of `key` (zeros after a shorter one) as two numbers, which order two
+/// keys as their bytes do unless they are equal: then only the whole keys tell.
+fn prefix(key: &[u8]) -> (u64, u64) {
+    let mut high = [0; 8];
+    let mut low = [0; 8];
+    for (to, from) in high.iter_mut().chain(&mut low).zip(key) {
+        *to = *from;
+    }
+    (u64::from_be_bytes(high), u64::from_be_bytes(low))
 }
 
 /// The chunk where `key` belongs: the last whose `low` is not above it.
