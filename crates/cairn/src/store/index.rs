@@ -106,7 +106,7 @@ pub(crate) struct FamilyIndex {
     /// sets entered since, not in `order` yet. They are ordered all at once when the
     /// load ends, or before anything leaves the order.
     unordered: Vec<u32>,
-    defer_order: bool,
+    deferring: bool,
 }
 
 impl FamilyIndex {
@@ -366,7 +366,7 @@ impl FamilyIndex {
         self.by_key.insert_unique(spread(hash), slot_id, |&id| {
             spread(live(slots, id).map_or(0, |s| s.first.hash))
         });
-        if self.defer_order {
+        if self.deferring {
             self.unordered.push(slot_id);
         } else {
             self.order.insert(slot_id, key, |id| key_of(slots, id));
@@ -400,7 +400,7 @@ impl FamilyIndex {
     /// an insert each), which is how a store being loaded enters its series. Turning it
     /// off orders them.
     pub(crate) fn defer_order(&mut self, on: bool) {
-        self.defer_order = on;
+        self.deferring = on;
         if !on {
             self.order_deferred();
         }
