@@ -102,10 +102,8 @@ pub(crate) struct FamilyIndex {
     hasher: RandomState,
     /// Every label set's slot, in exposition order.
     order: KeyOrder,
-    /// While a store is being loaded ([`FamilyIndex::defer_order`]): the slots of label
-    /// sets entered since, not in `order` yet. They are ordered all at once when the
-    /// load ends, or before anything leaves the order.
-    unordered: Vec<u32>,
+    /// While a store is being loaded ([`FamilyIndex::defer_order`]), `order` is left as
+    /// it is and rebuilt from `by_key` when the load ends.
     deferring: bool,
 }
 
@@ -138,14 +136,14 @@ impl FamilyIndex {
 
     /// Every label set's holders, in exposition order.
     pub(crate) fn slots_in_order(&self) -> impl Iterator<Item = &Slot> {
-        debug_assert!(self.unordered.is_empty(), "read while loading");
+        debug_assert!(!self.deferring, "read while loading");
         slots_in_order(&self.order, &self.slots)
     }
 
     /// The series as they are now, kept as they are however the index changes later: a
     /// copy of two lists of page pointers, whatever the number of series.
     pub(crate) fn view(&self) -> SeriesView {
-        debug_assert!(self.unordered.is_empty(), "read while loading");
+        debug_assert!(!self.deferring, "read while loading");
         SeriesView {
             slots: self.slots.clone(),
             order: self.order.clone(),
@@ -359,16 +357,14 @@ impl FamilyIndex {
         }
     }
 
-    /// Enters the label set `key`, now in slot `slot_id`, in the hash table and the order
-    /// (or, while loading, in the list ordered when the load ends).
+    /// Enters the label set `key`, now in slot `slot_id`, in the hash table and (unless
+    /// loading) the order.
     fn index_key(&mut self, slot_id: u32, key: &[u8], hash: u32) {
         let slots = &self.slots;
         self.by_key.insert_unique(spread(hash), slot_id, |&id| {
             spread(live(slots, id).map_or(0, |s| s.first.hash))
         });
-        if self.deferring {
-            self.unordered.push(slot_id);
-        } else {
+        if !self.deferring {
             self.order.insert(slot_id, key, |id| key_of(slots, id));
         }
     }
@@ -381,11 +377,10 @@ impl FamilyIndex {
         {
             entry.remove();
         }
-        // Every slot waiting to be ordered is still live here: ordering them now keeps
-        // it so (the slot being dropped is freed, and may be reused, after this).
-        self.order_deferred();
-        let slots = &self.slots;
-        self.order.remove(slot_id, key, |id| key_of(slots, id));
+        if !self.deferring {
+            let slots = &self.slots;
+            self.order.remove(slot_id, key, |id| key_of(slots, id));
+        }
     }
 
     /// Makes room for `additional` more label sets without growing the hash table again.
@@ -396,25 +391,21 @@ impl FamilyIndex {
         });
     }
 
-    /// While `on`, label sets entered are ordered all at once later (one sort instead of
-    /// an insert each), which is how a store being loaded enters its series. Turning it
-    /// off orders them.
+    /// While `on`, label sets entering or leaving the index leave the order as it is;
+    /// turning it off orders every label set at once (one sort instead of an insert
+    /// each), which is how a store being loaded enters its series.
     pub(crate) fn defer_order(&mut self, on: bool) {
+        if self.deferring && !on {
+            // Every live slot holds a label set of the index: in id order, the slots (and
+            // mostly their families) are read one after the other rather than scattered.
+            let slots = &self.slots;
+            let ids = (0..slots.len())
+                .filter_map(|id| u32::try_from(id).ok())
+                .filter(|&id| live(slots, id).is_some())
+                .collect();
+            self.order = KeyOrder::build(ids, |id| key_of(slots, id));
+        }
         self.deferring = on;
-        if !on {
-            self.order_deferred();
-        }
-    }
-
-    /// Orders the label sets entered while ordering was deferred, with those in order.
-    fn order_deferred(&mut self) {
-        if self.unordered.is_empty() {
-            return;
-        }
-        let unordered = std::mem::take(&mut self.unordered);
-        let ids: Vec<u32> = self.order.iter().chain(unordered).collect();
-        let slots = &self.slots;
-        self.order = KeyOrder::build(ids, |id| key_of(slots, id));
     }
 
     fn alloc_slot(&mut self, slot: Slot) -> u32 {

@@ -266,8 +266,6 @@ impl Families {
         for index in self.by_name.values_mut() {
             index.defer_order(false);
         }
-        // A name sized for but left without a holder (a family a later one replaced).
-        self.by_name.retain(|_, index| !index.is_empty());
     }
 
     fn get(&self, name: &str) -> Option<&FamilyIndex> {

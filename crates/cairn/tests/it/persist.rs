@@ -691,8 +691,14 @@ fn a_loaded_store_orders_its_series_as_the_pushes_did() {
         }
     }
     store.snapshot().unwrap();
+    // Logged after the snapshot: replayed once the loaded series are ordered.
+    for s in [&store, &twin] {
+        put(s, "job/b", &body(4, 450, ""), 8).unwrap();
+        put(s, "job/f", &body(6, 300, ""), 9).unwrap();
+    }
     drop(store);
-    let reopened = Store::open(config, options(&fs)).unwrap().0;
+    let (reopened, report) = Store::open(config, options(&fs)).unwrap();
+    assert_eq!(report.replayed_changes, 2);
     assert_eq!(reopened.series_count(), twin.series_count());
     // The shared label sets fail the scrape, the same way in both.
     let exposition = |store: &Store| {
