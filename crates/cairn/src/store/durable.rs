@@ -288,13 +288,10 @@ fn build(
     };
     let mut inner = Inner::default();
     let groups = std::mem::take(&mut recovered.groups);
-    let restored = decode_groups(groups, |g| decode_group(g, scheme))
-        .map_err(|r| unreadable(&paths.snapshot, r))?;
-    inner.families.begin_load(families_of(&restored));
-    for restored in restored {
-        inner.insert_restored(restored);
-    }
-    inner.families.end_load();
+    inner.load(
+        decode_groups(groups, |g| decode_group(g, scheme))
+            .map_err(|r| unreadable(&paths.snapshot, r))?,
+    );
     for change in std::mem::take(&mut recovered.changes) {
         inner
             .replay(change, scheme)
@@ -302,13 +299,9 @@ fn build(
     }
     let mut imported = None;
     if let Some((groups, from)) = recovered.reference.take() {
-        let restored =
-            decode_groups(groups, |g| import_group(g, scheme)).map_err(|r| unreadable(&from, r))?;
-        inner.families.begin_load(families_of(&restored));
-        for restored in restored {
-            inner.insert_restored(restored);
-        }
-        inner.families.end_load();
+        inner.load(
+            decode_groups(groups, |g| import_group(g, scheme)).map_err(|r| unreadable(&from, r))?,
+        );
         imported = Some(from);
     }
     Ok((inner, recovered.report.clone(), imported))
@@ -318,13 +311,6 @@ fn build(
 struct Restored {
     key: Arc<GroupingKey>,
     families: Vec<Arc<StoredFamily>>,
-}
-
-/// Every family of `restored`, for sizing the index before they are entered.
-fn families_of(restored: &[Restored]) -> impl Iterator<Item = &StoredFamily> {
-    restored
-        .iter()
-        .flat_map(|r| r.families.iter().map(|f| f.as_ref()))
 }
 
 /// Decodes groups on every core (decoding and rendering the families is most of a
@@ -508,6 +494,20 @@ impl Inner {
             .get_key_value(&key)
             .map(|(k, _)| k.clone())
             .unwrap_or_else(|| Arc::new(key))
+    }
+
+    /// Stores groups read from disk (each as `insert_restored` does), the index's order
+    /// deferred to one sort per name at the end (`Families::begin_load`).
+    fn load(&mut self, restored: Vec<Restored>) {
+        self.families.begin_load(
+            restored
+                .iter()
+                .flat_map(|r| r.families.iter().map(|f| f.as_ref())),
+        );
+        for group in restored {
+            self.insert_restored(group);
+        }
+        self.families.end_load();
     }
 
     /// Stores a group read from disk whole, unchecked (as the reference restores its

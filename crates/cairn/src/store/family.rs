@@ -769,8 +769,18 @@ impl<'a> Shape<'a> {
 /// values are partly known, written once with a gap for each value left open.
 fn prepared_key(labels: &[(&str, Option<&str>)]) -> Prepared {
     let mut key = Prepared::default();
+    write_key_layout(&mut key, labels.iter().copied());
+    key
+}
+
+/// The one writer of a series key's layout ([`write_series_key`]): the label count, every
+/// value (or a gap for one left open), then every name, each part NUL-escaped and ended.
+fn write_key_layout<'a>(
+    key: &mut Prepared,
+    labels: impl ExactSizeIterator<Item = (&'a str, Option<&'a str>)> + Clone,
+) {
     write_label_count(&mut key.fixed, labels.len());
-    for (_, value) in labels {
+    for (_, value) in labels.clone() {
         match value {
             Some(value) => write_key_part(&mut key.fixed, value),
             None => key.gap(),
@@ -781,7 +791,6 @@ fn prepared_key(labels: &[(&str, Option<&str>)]) -> Prepared {
         write_key_part(&mut key.fixed, name);
         key.fixed.extend_from_slice(KEY_PART_END);
     }
-    key
 }
 
 /// The value of a counter, gauge or untyped metric.
@@ -843,15 +852,14 @@ pub(crate) fn write_series_key(out: &mut Vec<u8>, labels: &[(&str, &str)]) {
         .map(|(name, value)| name.len() + value.len() + 4)
         .sum();
     out.reserve(4 + unescaped);
-    write_label_count(out, labels.len());
-    for part in labels
-        .iter()
-        .map(|(_, value)| value)
-        .chain(labels.iter().map(|(name, _)| name))
-    {
-        write_key_part(out, part);
-        out.extend_from_slice(KEY_PART_END);
-    }
+    // Written in place: `out` becomes a key with no gaps for the time of the writing.
+    let mut key = Prepared::default();
+    key.fixed = std::mem::take(out);
+    write_key_layout(
+        &mut key,
+        labels.iter().map(|&(name, value)| (name, Some(value))),
+    );
+    *out = key.fixed;
 }
 
 /// What ends each part of a series key.
@@ -1028,89 +1036,89 @@ mod tests {
     }
 
     proptest::proptest! {
-            /// A compact family's lines and keys, written from a view of its labels with the
-            /// names checked and escaped once for every run of series with the same label
-            /// names, are the bytes the general way writes from the sanitised model: with the
-            /// grouping key's labels and `instance` sorted in, a pushed label the grouping key
-            /// overwrites, values and names that need escaping, and names quoted. So is the
-            /// log's message.
-            #[test]
-            fn compact_lines_and_keys_are_the_general_ways(
-                name in proptest::sample::select(vec!["m", "m.x"]),
-                instance in proptest::option::of(proptest::sample::select(vec!["", "i\"1"])),
-                series in proptest::collection::vec(
-                    (
-                        0..3usize,
-                        proptest::collection::vec(
-                            proptest::sample::select(vec!["", "v", "\0", "\"\\", "\n\u{e9}", "w,x=1"]),
-                            4,
-                        ),
+        /// A compact family's lines and keys, written from a view of its labels with the
+        /// names checked and escaped once for every run of series with the same label
+        /// names, are the bytes the general way writes from the sanitised model: with the
+        /// grouping key's labels and `instance` sorted in, a pushed label the grouping key
+        /// overwrites, values and names that need escaping, and names quoted. So is the
+        /// log's message.
+        #[test]
+        fn compact_lines_and_keys_are_the_general_ways(
+            name in proptest::sample::select(vec!["m", "m.x"]),
+            instance in proptest::option::of(proptest::sample::select(vec!["", "i\"1"])),
+            series in proptest::collection::vec(
+                (
+                    0..3usize,
+                    proptest::collection::vec(
+                        proptest::sample::select(vec!["", "v", "\0", "\"\\", "\n\u{e9}", "w,x=1"]),
+                        4,
                     ),
-                    1..8,
                 ),
-            ) {
-                const SHAPES: [&[&str]; 4] = [
-                    &["idx"],
-                    &["z", "job", "a.b"],
-                    &["a", "job", "z.b"],
-                    &["instance", "b", "a"],
-                ];
-                let owner = Arc::new(
-                    GroupingKey::new(
-                        [("job".to_owned(), "j\0b".to_owned())]
-                            .into_iter()
-                            .chain(instance.map(|i| ("instance".to_owned(), i.to_owned()))),
-                        NameScheme::Utf8,
-                    )
-                    .expect("valid key"),
-                );
-                let pushed = MetricFamily {
-                    name: name.to_owned(),
-                    help: None,
-                    metric_type: MetricType::Gauge,
-                    unit: None,
-                    metrics: series
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (shape, values))| Metric {
-                            labels: SHAPES[*shape]
-                                .iter()
-                                .zip(values)
-                                .map(|(n, v)| Label::new(*n, format!("{v}{i}")))
-                                .collect(),
-                            value: Value::Gauge(i as f64 / 3.0),
-                            timestamp_ms: None,
-                        })
-                        .collect(),
-                };
-    let mut message = Vec::new();
-                let stored = StoredFamily::new_with_message(
-                    Arc::clone(&owner),
-                    pushed.clone(),
-                    SystemTime::UNIX_EPOCH,
+                1..8,
+            ),
+        ) {
+            const SHAPES: [&[&str]; 4] = [
+                &["idx"],
+                &["z", "job", "a.b"],
+                &["a", "job", "z.b"],
+                &["instance", "b", "a"],
+            ];
+            let owner = Arc::new(
+                GroupingKey::new(
+                    [("job".to_owned(), "j\0b".to_owned())]
+                        .into_iter()
+                        .chain(instance.map(|i| ("instance".to_owned(), i.to_owned()))),
                     NameScheme::Utf8,
-                    None,
-                    &mut message,
-                );
-                proptest::prop_assert!(stored.problem.is_none());
-                let mut expected = pushed;
-                for metric in &mut expected.metrics {
-                    sanitize_labels(&mut metric.labels, &owner);
-                }
-                let (mut bytes, mut ends) = (Vec::new(), Vec::new());
-                write_lines_and_keys(&expected, !is_legacy_metric_name(name), &mut bytes, &mut ends);
-                let n = series.len();
-                proptest::prop_assert_eq!(
-                    String::from_utf8_lossy(&stored.bytes[..stored.ends[2 * n] as usize]),
-                    String::from_utf8_lossy(&bytes)
-                );
-                proptest::prop_assert_eq!(&stored.ends[..=2 * n], &ends[..]);
-                // The log's message, whose metric fields are encoded from the same view.
-                let mut encoded = Vec::new();
-                encode_delimited(&mut encoded, &expected);
-                proptest::prop_assert_eq!(message, encoded);
+                )
+                .expect("valid key"),
+            );
+            let pushed = MetricFamily {
+                name: name.to_owned(),
+                help: None,
+                metric_type: MetricType::Gauge,
+                unit: None,
+                metrics: series
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (shape, values))| Metric {
+                        labels: SHAPES[*shape]
+                            .iter()
+                            .zip(values)
+                            .map(|(n, v)| Label::new(*n, format!("{v}{i}")))
+                            .collect(),
+                        value: Value::Gauge(i as f64 / 3.0),
+                        timestamp_ms: None,
+                    })
+                    .collect(),
+            };
+            let mut message = Vec::new();
+            let stored = StoredFamily::new_with_message(
+                Arc::clone(&owner),
+                pushed.clone(),
+                SystemTime::UNIX_EPOCH,
+                NameScheme::Utf8,
+                None,
+                &mut message,
+            );
+            proptest::prop_assert!(stored.problem.is_none());
+            let mut expected = pushed;
+            for metric in &mut expected.metrics {
+                sanitize_labels(&mut metric.labels, &owner);
             }
+            let (mut bytes, mut ends) = (Vec::new(), Vec::new());
+            write_lines_and_keys(&expected, !is_legacy_metric_name(name), &mut bytes, &mut ends);
+            let n = series.len();
+            proptest::prop_assert_eq!(
+                String::from_utf8_lossy(&stored.bytes[..stored.ends[2 * n] as usize]),
+                String::from_utf8_lossy(&bytes)
+            );
+            proptest::prop_assert_eq!(&stored.ends[..=2 * n], &ends[..]);
+            // The log's message, whose metric fields are encoded from the same view.
+            let mut encoded = Vec::new();
+            encode_delimited(&mut encoded, &expected);
+            proptest::prop_assert_eq!(message, encoded);
         }
+    }
 
     #[test]
     fn series_keys_read_back_as_their_labels() {
