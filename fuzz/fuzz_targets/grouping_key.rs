@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
         let Ok(key) = GroupingKey::from_path(data, scheme) else {
             continue;
         };
-        let path = key.to_base64_path();
+        let path = key.to_base64_path(scheme);
         match GroupingKey::from_path(path.as_bytes(), scheme) {
             Ok(again) => assert!(
                 again == key,

@@ -5,8 +5,8 @@
 Each scenario starts its own gateway on a free loopback port, pushes over HTTP, and checks
 what the page shows and does: the groups and their families are listed, a failed push is
 marked, the filter narrows the list, Delete Group works with the admin API and is absent
-without it, and all of it works under a route prefix and an external URL. Exits non-zero
-if any check fails.
+without it (also for label names a URL must `U__`-escape), and all of it works under a
+route prefix and an external URL. Exits non-zero if any check fails.
 """
 
 import argparse
@@ -221,6 +221,35 @@ def check_delete_all(driver, gw):
     assert gw.groups() == [], gw.groups()
 
 
+# Grouping label names as a push URL gives them under --push.enable-utf8-names (`U__`
+# escapes), and the names they stand for.
+ESCAPED_NAMES = [
+    ("U__dotted_2e_name", "dotted.name"),
+    ("U__a_2f_b", "a/b"),
+    ("U__U____x", "U__x"),
+    ("U______n", "__n"),
+]
+
+
+def check_delete_escaped_names(driver, gw):
+    """Each group's Delete button names its group again, whatever its label names."""
+    for escaped, name in ESCAPED_NAMES:
+        status, reply = gw.push("PUT", f"job/utf8/{escaped}/v", "rows 1\n")
+        # Unchecked pushes are answered 202, as in the reference.
+        assert status == 202, (escaped, status, reply)
+    names = sorted(next(iter(set(g) - {"job"})) for g in gw.groups())
+    assert names == sorted(name for _, name in ESCAPED_NAMES), names
+    open_page(driver, gw.url("/"))
+    for _, name in ESCAPED_NAMES:
+        open_card(driver, name).find_element(By.CSS_SELECTOR, "button.delete").click()
+        driver.switch_to.alert.accept()
+        wait_for(driver, lambda: all(name not in c for c in cards(driver)),
+                 f"the card with {name!r} to go")
+        assert not driver.find_elements(By.CSS_SELECTOR, ".error:not([hidden])"), name
+        assert {"job": "utf8", name: "v"} not in gw.groups(), (name, gw.groups())
+    assert gw.groups() == [], gw.groups()
+
+
 def check_no_delete_without_admin(driver, gw):
     open_page(driver, gw.url("/"))
     assert len(cards(driver)) == 4, cards(driver)
@@ -321,6 +350,10 @@ def main():
     ], args.cmd, failures)
     scenario("admin API off", [], "", [check_no_delete_without_admin,
                                        check_many_groups_render_as_needed], args.cmd, failures)
+    # The consistency check refuses a `__` label name in a series, so this one is off.
+    scenario("UTF-8 names", ["--web.enable-admin-api", "--push.enable-utf8-names",
+                             "--push.disable-consistency-check"], "",
+             [check_delete_escaped_names], args.cmd, failures, seeded=False)
     scenario("route prefix /pg", ["--web.enable-admin-api", "--web.route-prefix=/pg"], "/pg",
              [check_under_prefix], args.cmd, failures)
     scenario("external URL .../ext/", ["--web.enable-admin-api",

@@ -420,9 +420,11 @@ function base64url(value) {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-// A label name as a push URL names it: as it is, or `U__`-escaped under UTF-8 names.
+// A label name as a push URL names it: as it is, or `U__`-escaped under UTF-8 names when
+// it is not a legacy name, or starts with `__` (refused as written) or `U__`.
 function urlName(name) {
-  if (!state.utf8Names || (LEGACY_NAME.test(name) && !name.startsWith('U__'))) return name;
+  const plain = LEGACY_NAME.test(name) && !name.startsWith('__') && !name.startsWith('U__');
+  if (!state.utf8Names || plain) return name;
   let out = 'U__';
   for (const ch of name) {
     if (/[a-zA-Z0-9]/.test(ch)) out += ch;

@@ -1,11 +1,12 @@
 //! The grouping key: `job` plus further labels, read from a push URL's path tail.
 
 use std::fmt;
+use std::fmt::Write as _;
 
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use cairn_expfmt::{Label, NameScheme};
+use cairn_expfmt::{Label, NameScheme, is_legacy_label_name};
 
 /// URL-safe base64 as the reference decodes it: padding optional, trailing bits tolerated.
 const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(
@@ -228,13 +229,16 @@ impl GroupingKey {
         &self.labels
     }
 
-    /// The path tail that names this group again, every value in base64 so that any value
-    /// (empty, or containing `/`) survives: `job@base64/<b64>/<name>@base64/<b64>...`.
-    pub fn to_base64_path(&self) -> String {
+    /// The path tail that names this group again when read under `scheme`, every value in
+    /// base64 so that any value (empty, or containing `/`) survives:
+    /// `job@base64/<b64>/<name>@base64/<b64>...`. Under the UTF-8 scheme a name the path
+    /// cannot carry as it is (`a.b`, `__x` from `U______x`, or one starting with `U__`) is
+    /// written `U__`-escaped.
+    pub fn to_base64_path(&self, scheme: NameScheme) -> String {
         let mut out = format!("job@base64/{}", encode_base64(self.job()));
         for label in self.labels.iter().filter(|l| l.name != "job") {
             out.push('/');
-            out.push_str(&label.name);
+            push_path_name(&mut out, &label.name, scheme);
             out.push_str("@base64/");
             out.push_str(&encode_base64(&label.value));
         }
@@ -330,6 +334,29 @@ fn split_labels(raw: &[u8], scheme: NameScheme) -> Result<Vec<Label>, GroupingKe
     Ok(labels)
 }
 
+/// Appends `name` as a path segment that `split_labels` reads back as `name` under
+/// `scheme`. A legacy key's names are legacy names without the reserved `__` prefix, so
+/// they go as they are; under the UTF-8 scheme every other name is `U__`-escaped: letters
+/// and digits kept, `_` doubled, any other character as `_<hex code point>_`.
+fn push_path_name(out: &mut String, name: &str, scheme: NameScheme) {
+    let plain = is_legacy_label_name(name) && !name.starts_with("__") && !name.starts_with("U__");
+    if scheme == NameScheme::Legacy || plain {
+        out.push_str(name);
+        return;
+    }
+    out.push_str("U__");
+    for c in name.chars() {
+        match c {
+            '_' => out.push_str("__"),
+            c if c.is_ascii_alphanumeric() => out.push(c),
+            c => {
+                // Writing to a String cannot fail.
+                let _ = write!(out, "_{:x}_", u32::from(c));
+            }
+        }
+    }
+}
+
 /// Undoes the `U__` value escaping of label names (`U__dotted_2e_name` is `dotted.name`)
 /// under the UTF-8 scheme; any malformed sequence leaves the name as it was.
 fn unescape_name(name: &str, scheme: NameScheme) -> String {
@@ -355,7 +382,7 @@ fn unescape_name(name: &str, scheme: NameScheme) -> String {
         loop {
             match chars.next() {
                 Some('_') => break,
-                Some(h) if h.is_ascii_hexdigit() && hex.len() < 8 => hex.push(h),
+                Some(h) if h.is_ascii_hexdigit() && hex.len() < 6 => hex.push(h),
                 _ => return name.to_owned(),
             }
         }
@@ -530,8 +557,52 @@ mod tests {
     #[test]
     fn base64_path_names_the_same_group() {
         let k = key("job@base64/dGVzdC9qb2I/first@base64/=/b/x").unwrap();
-        let again = key(&k.to_base64_path()).unwrap();
+        let again = key(&k.to_base64_path(NameScheme::Legacy)).unwrap();
         assert_eq!(k, again);
+    }
+
+    #[test]
+    fn base64_path_escapes_names_the_path_cannot_carry() {
+        // `__n` (reserved as written, allowed when escaped), `/`, a literal `U__` name,
+        // a malformed escape kept as written, the highest code point, and `@base64`.
+        let tail = "job/j/U______n/a/U__a_2f_b/b/U__U____x/c/U___zz/d/U___10ffff_/e/\
+                    U__x_40_base64/f/plain/g";
+        let utf8 = GroupingKey::from_path(tail.as_bytes(), NameScheme::Utf8).unwrap();
+        for name in [
+            "__n",
+            "a/b",
+            "U__x",
+            "U___zz",
+            "\u{10ffff}",
+            "x@base64",
+            "plain",
+        ] {
+            assert!(utf8.get(name).is_some(), "{name:?} missing from {utf8}");
+        }
+        let path = utf8.to_base64_path(NameScheme::Utf8);
+        assert!(path.contains("/plain@base64/"), "{path}");
+        let again = GroupingKey::from_path(path.as_bytes(), NameScheme::Utf8).unwrap();
+        assert_eq!(again, utf8);
+
+        // Under the legacy scheme `U__` names are plain names and stay as they are.
+        let legacy = GroupingKey::from_path(b"job/j/U__U____x/c", NameScheme::Legacy).unwrap();
+        let path = legacy.to_base64_path(NameScheme::Legacy);
+        assert!(path.contains("/U__U____x@base64/"), "{path}");
+        let again = GroupingKey::from_path(path.as_bytes(), NameScheme::Legacy).unwrap();
+        assert_eq!(again, legacy);
+    }
+
+    #[test]
+    fn u_escapes_take_up_to_six_hex_digits() {
+        let utf8 = |tail: &str| GroupingKey::from_path(tail.as_bytes(), NameScheme::Utf8);
+        let k = utf8("job/j/U__a_1f600_/v").unwrap();
+        assert_eq!(k.get("a\u{1f600}"), Some("v"));
+        let k = utf8("job/j/U__x_000041_/v").unwrap();
+        assert_eq!(k.get("xA"), Some("v"));
+        let k = utf8("job/j/U___0000041_/v").unwrap();
+        assert_eq!(k.get("U___0000041_"), Some("v"));
+        let k = utf8("job/j/U___d800_/v").unwrap();
+        assert_eq!(k.get("U___d800_"), Some("v"));
     }
 
     #[test]
