@@ -171,9 +171,29 @@ impl GroupingKey {
         labels: impl IntoIterator<Item = (String, String)>,
         scheme: NameScheme,
     ) -> Result<GroupingKey, GroupingKeyError> {
+        Self::checked(labels, scheme, false)
+    }
+
+    /// A key read back from a persistence file: [`GroupingKey::new`] under the UTF-8 rules
+    /// (a store restarted without `--push.enable-utf8-names` keeps such names), except that
+    /// a name with the reserved `__` prefix is kept. A push path accepts one written
+    /// `U__`-escaped (`U______n` is `__n`), as the reference checks the name as written,
+    /// and a group stored with it must come back.
+    pub(crate) fn restored(
+        labels: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<GroupingKey, GroupingKeyError> {
+        Self::checked(labels, NameScheme::Utf8, true)
+    }
+
+    fn checked(
+        labels: impl IntoIterator<Item = (String, String)>,
+        scheme: NameScheme,
+        reserved_allowed: bool,
+    ) -> Result<GroupingKey, GroupingKeyError> {
         let mut unique: Vec<Label> = Vec::new();
         for (name, value) in labels {
-            if !scheme.is_valid_label_name(&name) || name.starts_with("__") {
+            let reserved = name.starts_with("__") && !reserved_allowed;
+            if !scheme.is_valid_label_name(&name) || reserved {
                 return Err(GroupingKeyError::ImproperLabelName { name });
             }
             match unique.iter_mut().find(|l| l.name == name) {
@@ -229,8 +249,9 @@ impl GroupingKey {
         &self.labels
     }
 
-    /// The path tail that names this group again when read under `scheme`, every value in
-    /// base64 so that any value (empty, or containing `/`) survives:
+    /// The path tail that names this group again when read under `scheme` (for a key that
+    /// path reading accepts under `scheme`), every value in base64 so that any value
+    /// (empty, or containing `/`) survives:
     /// `job@base64/<b64>/<name>@base64/<b64>...`. Under the UTF-8 scheme a name the path
     /// cannot carry as it is (`a.b`, `__x` from `U______x`, or one starting with `U__`) is
     /// written `U__`-escaped.

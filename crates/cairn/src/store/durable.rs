@@ -469,18 +469,16 @@ fn group_to_disk(group: &Group) -> GroupV1 {
 }
 
 fn key_from_disk(labels: Vec<LabelV1>) -> Result<GroupingKey, String> {
-    // The names passed the front end's checks when the group was pushed; UTF-8 names are
-    // accepted here so that a store restarted without `--push.enable-utf8-names` keeps them.
-    GroupingKey::new(
-        labels.into_iter().map(|l| (l.name, l.value)),
-        NameScheme::Utf8,
-    )
-    .map_err(|e| format!("grouping key: {e}"))
+    // The names passed the front end's checks when the group was pushed.
+    GroupingKey::restored(labels.into_iter().map(|l| (l.name, l.value)))
+        .map_err(|e| format!("grouping key: {e}"))
 }
 
 fn family_from_disk(message: &[u8]) -> Result<MetricFamily, String> {
-    let mut families = decode_delimited(message, &ProtoLimits::default())
-        .map_err(|e| format!("metric family: {e}"))?;
+    // No caps: the family was stored under whatever `--push.max-*` limits the gateway ran
+    // with, which may be above the decoder's defaults, and it must come back.
+    let mut families =
+        decode_delimited(message, &ProtoLimits::NONE).map_err(|e| format!("metric family: {e}"))?;
     match (families.pop(), families.is_empty()) {
         (Some(family), true) => Ok(family),
         _ => Err("metric family: expected exactly one message".to_owned()),

@@ -157,7 +157,8 @@ impl KeyOrder {
         ids.remove(at);
         if ids.is_empty() {
             chunks.remove(c);
-            if let Some(first) = chunks.first_mut() {
+            // The next chunk becomes the first, whose `low` is below every key.
+            if let Some(first) = chunks.first_mut().filter(|_| c == 0) {
                 Arc::make_mut(&mut first.chunk).low = Box::default();
                 first.low_prefix = prefix(&[]);
             }
@@ -340,6 +341,41 @@ mod tests {
         order.check(key_of);
         assert_eq!(order.iter().next(), Some(0));
         assert_eq!(order.iter().count(), (n as usize) - first.len());
+    }
+
+    /// A clone (what a scrape holds) keeps the order as it was through every kind of change
+    /// to the original: inserts, splits, removals, merges, an emptied first chunk.
+    #[test]
+    fn a_clone_keeps_its_order_while_the_original_changes() {
+        let n = 6 * CHUNK_IDS_MAX as u32;
+        let keys: Vec<Vec<u8>> = (0..n).map(key).collect();
+        let key_of = |id: u32| keys[id as usize].as_slice();
+        let mut order = KeyOrder::build((0..n).step_by(2).collect(), key_of);
+        for change in 0..3 {
+            let held = order.clone();
+            let listed: Vec<u32> = held.iter().collect();
+            match change {
+                // Inserts, splitting every chunk.
+                0 => (1..n)
+                    .step_by(2)
+                    .for_each(|id| order.insert(id, key_of(id), key_of)),
+                // Removals, merging chunks.
+                1 => (0..n).filter(|id| id % 8 != 0).for_each(|id| {
+                    assert!(order.remove(id, key_of(id), key_of));
+                }),
+                // The first chunk emptied.
+                _ => {
+                    let first: Vec<u32> = order.chunks[0].chunk.ids.clone();
+                    for id in first {
+                        assert!(order.remove(id, key_of(id), key_of));
+                    }
+                }
+            }
+            order.check(key_of);
+            held.check(key_of);
+            assert_eq!(held.iter().collect::<Vec<u32>>(), listed);
+            assert_ne!(order.iter().collect::<Vec<u32>>(), listed);
+        }
     }
 
     #[test]

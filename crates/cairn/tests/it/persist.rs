@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cairn::persist::{CrashKeeps, FaultFs, OpenError, PersistOptions, Problem, Unreadable};
-use cairn::{NameScheme, PushError, Store, StoreConfig};
+use cairn::{Consistency, GroupingKey, NameScheme, PushError, PushMode, Store, StoreConfig};
 use proptest::prelude::*;
 
 use crate::model::{KEYS, Op, op};
-use crate::support::{at, key, post, put, scrape};
+use crate::support::{at, families, key, post, put, scrape};
 
 const FILE: &str = "/data/store.cairn";
 
@@ -725,4 +725,83 @@ fn a_loaded_store_orders_its_series_as_the_pushes_did() {
     let after = scrape(&twin);
     assert!(after.lines().filter(|l| l.starts_with("m{")).count() > 1000);
     assert_eq!(scrape(&reopened), after);
+}
+
+/// Under UTF-8 names a grouping label name with the reserved `__` prefix reaches a key when
+/// written `U__`-escaped (`U______n`), as in the reference, which checks the name as
+/// written. A refused push still stores the group with its failure time, and an unchecked
+/// one stores its families: either way the store opens again with the group, from the
+/// log and from a snapshot.
+#[test]
+fn a_group_with_an_escaped_reserved_label_name_survives_a_restart() {
+    let reserved = GroupingKey::from_path(b"job/j/U______n/v", NameScheme::Utf8).unwrap();
+    assert_eq!(reserved.get("__n"), Some("v"));
+    for consistency in [Consistency::Checked, Consistency::Unchecked] {
+        let config = StoreConfig {
+            consistency,
+            name_scheme: NameScheme::Utf8,
+            ..StoreConfig::default()
+        };
+        let fs = FaultFs::new();
+        let store = Store::open(config, options(&fs)).unwrap().0;
+        let pushed = store.push(
+            reserved.clone(),
+            PushMode::Replace,
+            families("m 1\n"),
+            at(1),
+        );
+        assert_eq!(
+            pushed.is_ok(),
+            consistency == Consistency::Unchecked,
+            "{pushed:?}"
+        );
+        let contents = |store: &Store| {
+            store
+                .groups()
+                .iter()
+                .map(|g| (g.key().clone(), g.families().count()))
+                .collect::<Vec<_>>()
+        };
+        let before = contents(&store);
+        assert_eq!(before.len(), 1);
+        assert_eq!(before[0].0, reserved);
+        drop(store);
+        let from_log = Store::open(config, options(&fs)).unwrap().0;
+        assert_eq!(contents(&from_log), before, "{consistency:?}, from the log");
+        from_log.snapshot().unwrap();
+        drop(from_log);
+        let from_snapshot = Store::open(config, options(&fs)).unwrap().0;
+        assert_eq!(
+            contents(&from_snapshot),
+            before,
+            "{consistency:?}, from a snapshot"
+        );
+    }
+}
+
+/// A family pushed under raised `--push.max-*` limits is stored, so it must load again
+/// whatever the decoder's default caps are: here a label value of 200,000 bytes, beyond
+/// the default 65,536.
+#[test]
+fn a_family_beyond_the_default_limits_survives_a_restart() {
+    let config = StoreConfig {
+        push_limits: cairn::PushLimits {
+            label_value_bytes_max: 1 << 20,
+            ..cairn::PushLimits::default()
+        },
+        ..StoreConfig::default()
+    };
+    let long = "x".repeat(200_000);
+    let fs = FaultFs::new();
+    let store = Store::open(config, options(&fs)).unwrap().0;
+    put(&store, "job/j", &format!("m{{a=\"{long}\"}} 1\n"), 1).unwrap();
+    let before = scrape(&store);
+    assert!(before.contains(&long));
+    drop(store);
+    let from_log = Store::open(config, options(&fs)).unwrap().0;
+    assert_eq!(scrape(&from_log), before);
+    from_log.snapshot().unwrap();
+    drop(from_log);
+    let from_snapshot = Store::open(config, options(&fs)).unwrap().0;
+    assert_eq!(scrape(&from_snapshot), before);
 }
