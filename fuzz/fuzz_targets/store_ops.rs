@@ -7,7 +7,9 @@
 //! Input: a sequence of operations, each an opcode byte followed by its arguments (missing
 //! bytes read as 0): push (PUT or POST) with a key byte, a length byte and that many bytes
 //! of text body; delete with a key byte; wipe; snapshot; fail the `n`th file operation from
-//! now, once.
+//! now, once. A first byte of 0xFF runs the store with UTF-8 names
+//! (`--push.enable-utf8-names`): keys and bodies are read under that scheme, so two of the
+//! keys hold `U__`-escaped names (one of them the reserved `__n`).
 
 #![no_main]
 
@@ -21,17 +23,19 @@ use libfuzzer_sys::fuzz_target;
 const SNAPSHOT: &str = "/data/store.cairn";
 
 /// Grouping keys the operations choose from: a few, so that pushes and deletes meet.
-const KEYS: [&[u8]; 4] = [
+const KEYS: [&[u8]; 6] = [
     b"job/a",
     b"job/a/instance/x",
     b"job/b/instance/x",
     b"job/b/instance@base64/",
+    b"job/a/U______n/x",
+    b"job/b/U__a_2e_b/x",
 ];
 
 /// Most operations per input, so each run stays fast.
 const OPS_MAX: usize = 64;
 
-struct Input<'a>(&'a [u8]);
+struct Input<'a>(&'a [u8], NameScheme);
 
 impl<'a> Input<'a> {
     fn byte(&mut self) -> u8 {
@@ -50,20 +54,28 @@ impl<'a> Input<'a> {
 
     fn key(&mut self) -> GroupingKey {
         let path = KEYS[usize::from(self.byte()) % KEYS.len()];
-        GroupingKey::from_path(path, NameScheme::Legacy).expect("the keys are valid")
+        GroupingKey::from_path(path, self.1).expect("the keys are valid")
     }
 }
 
 fuzz_target!(|data: &[u8]| {
+    let (scheme, data) = match data.split_first() {
+        Some((0xFF, rest)) => (NameScheme::Utf8, rest),
+        _ => (NameScheme::Legacy, data),
+    };
+    let config = StoreConfig {
+        name_scheme: scheme,
+        ..StoreConfig::default()
+    };
     let fs = FaultFs::new();
     let options = || PersistOptions {
         path: SNAPSHOT.into(),
         fs: Arc::new(fs.clone()),
         unreadable: Unreadable::Refuse,
     };
-    let (store, _) = Store::open(StoreConfig::default(), options()).expect("empty store opens");
+    let (store, _) = Store::open(config, options()).expect("empty store opens");
 
-    let mut input = Input(data);
+    let mut input = Input(data, scheme);
     let mut faulted = false;
     let mut views = Vec::new();
     for step in 0..OPS_MAX {
@@ -89,7 +101,7 @@ fuzz_target!(|data: &[u8]| {
                 let key = input.key();
                 let length = usize::from(input.byte());
                 let body = input.bytes(length);
-                if let Ok(families) = parse_text(body, NameScheme::Legacy) {
+                if let Ok(families) = parse_text(body, scheme) {
                     let _ = store.push(key, mode, families, now);
                 }
             }
@@ -119,7 +131,7 @@ fuzz_target!(|data: &[u8]| {
     let before = render(&store);
     drop(store);
     fs.crash(CrashKeeps::Nothing);
-    let (store, _) = Store::open(StoreConfig::default(), options())
+    let (store, _) = Store::open(config, options())
         .unwrap_or_else(|e| panic!("reopening after a crash failed: {e}"));
     if !faulted {
         assert_eq!(
