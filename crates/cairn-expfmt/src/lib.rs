@@ -37,7 +37,9 @@ pub use model::{
     Bucket, BucketSpan, Counter, Exemplar, Histogram, Label, Metric, MetricFamily, MetricType,
     Quantile, Summary, Timestamp, Value,
 };
-pub use names::{NameScheme, is_legacy_label_name, is_legacy_metric_name};
+pub use names::{
+    NameScheme, escape_values_into, is_legacy_label_name, is_legacy_metric_name, unescape_values,
+};
 pub use openmetrics::{
     encode_openmetrics, write_openmetrics_eof, write_openmetrics_float, write_openmetrics_header,
     write_openmetrics_metric,

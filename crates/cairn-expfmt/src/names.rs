@@ -1,5 +1,7 @@
 //! Which metric and label names are valid, under the legacy or the UTF-8 rules.
 
+use std::fmt::Write as _;
+
 /// The rules names are checked against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum NameScheme {
@@ -77,9 +79,102 @@ impl NameScheme {
     }
 }
 
+/// Appends `name` in the `values` escaping (prometheus/common's `ValueEncodingEscaping`),
+/// the one escaping that [`unescape_values`] undoes: `U__`, then the name with `_` doubled,
+/// the characters `keep(c, byte_offset)` accepts as they are, and every other character as
+/// `_<lowercase hex code point>_`.
+pub fn escape_values_into(out: &mut String, name: &str, keep: impl Fn(char, usize) -> bool) {
+    out.push_str("U__");
+    for (at, c) in name.char_indices() {
+        match c {
+            '_' => out.push_str("__"),
+            c if keep(c, at) => out.push(c),
+            c => {
+                // Writing to a String cannot fail.
+                let _ = write!(out, "_{:x}_", u32::from(c));
+            }
+        }
+    }
+}
+
+/// The name a `values`-escaped `name` stands for (`U__dotted_2e_name` is `dotted.name`);
+/// `None` when it does not start with `U__` or is malformed: a lone `_`, a code point that
+/// is empty, not hex, longer than six digits (enough for U+10FFFF) or not a character.
+pub fn unescape_values(name: &str) -> Option<String> {
+    let escaped = name.strip_prefix("U__")?;
+    let mut out = String::with_capacity(escaped.len());
+    let mut chars = escaped.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '_' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'_') {
+            chars.next();
+            out.push('_');
+            continue;
+        }
+        let mut hex = String::new();
+        loop {
+            match chars.next()? {
+                '_' => break,
+                h if h.is_ascii_hexdigit() && hex.len() < 6 => hex.push(h),
+                _ => return None,
+            }
+        }
+        out.push(
+            u32::from_str_radix(&hex, 16)
+                .ok()
+                .and_then(char::from_u32)?,
+        );
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_escaping_round_trips() {
+        let alnum = |c: char, _| c.is_ascii_alphanumeric();
+        for name in [
+            "dotted.name",
+            "__n",
+            "U__x",
+            "a/b",
+            "9lives",
+            "\u{0}",
+            "\u{10ffff}",
+            "é_",
+        ] {
+            let mut escaped = String::new();
+            escape_values_into(&mut escaped, name, alnum);
+            assert!(escaped.starts_with("U__"), "{escaped}");
+            assert_eq!(
+                unescape_values(&escaped).as_deref(),
+                Some(name),
+                "{escaped}"
+            );
+        }
+        let mut escaped = String::new();
+        escape_values_into(&mut escaped, "a.b_c", alnum);
+        assert_eq!(escaped, "U__a_2e_b__c");
+        assert_eq!(
+            unescape_values("U__a_1F600_").as_deref(),
+            Some("a\u{1f600}")
+        );
+        for malformed in [
+            "plain",
+            "U__a_",
+            "U___zz_",
+            "U___d800_",
+            "U___0000041_",
+            "U___110000_",
+        ] {
+            assert_eq!(unescape_values(malformed), None, "{malformed}");
+        }
+    }
 
     #[test]
     fn byte_tables_follow_the_name_patterns() {

@@ -17,11 +17,10 @@
 //! sorting; two names that escape alike stay two families, as in the reference.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use cairn_expfmt::{
-    MetricFamily, ProtoLimits, decode_delimited, encode_delimited, is_legacy_label_name,
-    is_legacy_metric_name,
+    MetricFamily, ProtoLimits, decode_delimited, encode_delimited, escape_values_into,
+    is_legacy_label_name, is_legacy_metric_name,
 };
 
 /// How names that are not legacy names are exposed (`escaping=` in `Accept` and in the
@@ -114,19 +113,7 @@ pub(crate) fn escape_name(name: &str, kind: NameKind, scheme: Escaping) -> Cow<'
                 }
             }
         }
-        Escaping::Values => {
-            out.push_str("U__");
-            for (at, c) in name.char_indices() {
-                match c {
-                    '_' => out.push_str("__"),
-                    c if kind.allows(c, at) => out.push(c),
-                    c => {
-                        // Writing to a String cannot fail.
-                        let _ = write!(out, "_{:x}_", u32::from(c));
-                    }
-                }
-            }
-        }
+        Escaping::Values => escape_values_into(&mut out, name, |c, at| kind.allows(c, at)),
     }
     Cow::Owned(out)
 }

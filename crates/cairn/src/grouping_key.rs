@@ -1,12 +1,11 @@
 //! The grouping key: `job` plus further labels, read from a push URL's path tail.
 
 use std::fmt;
-use std::fmt::Write as _;
 
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use cairn_expfmt::{Label, NameScheme, is_legacy_label_name};
+use cairn_expfmt::{Label, NameScheme, escape_values_into, is_legacy_label_name, unescape_values};
 
 /// URL-safe base64 as the reference decodes it: padding optional, trailing bits tolerated.
 const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(
@@ -365,54 +364,16 @@ fn push_path_name(out: &mut String, name: &str, scheme: NameScheme) {
         out.push_str(name);
         return;
     }
-    out.push_str("U__");
-    for c in name.chars() {
-        match c {
-            '_' => out.push_str("__"),
-            c if c.is_ascii_alphanumeric() => out.push(c),
-            c => {
-                // Writing to a String cannot fail.
-                let _ = write!(out, "_{:x}_", u32::from(c));
-            }
-        }
-    }
+    escape_values_into(out, name, |c, _| c.is_ascii_alphanumeric());
 }
 
 /// Undoes the `U__` value escaping of label names (`U__dotted_2e_name` is `dotted.name`)
 /// under the UTF-8 scheme; any malformed sequence leaves the name as it was.
 fn unescape_name(name: &str, scheme: NameScheme) -> String {
-    if scheme != NameScheme::Utf8 {
-        return name.to_owned();
+    match scheme {
+        NameScheme::Utf8 => unescape_values(name).unwrap_or_else(|| name.to_owned()),
+        NameScheme::Legacy => name.to_owned(),
     }
-    let Some(escaped) = name.strip_prefix("U__") else {
-        return name.to_owned();
-    };
-    let mut out = String::with_capacity(escaped.len());
-    let mut chars = escaped.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '_' {
-            out.push(c);
-            continue;
-        }
-        if chars.peek() == Some(&'_') {
-            chars.next();
-            out.push('_');
-            continue;
-        }
-        let mut hex = String::new();
-        loop {
-            match chars.next() {
-                Some('_') => break,
-                Some(h) if h.is_ascii_hexdigit() && hex.len() < 6 => hex.push(h),
-                _ => return name.to_owned(),
-            }
-        }
-        match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
-            Some(decoded) if !hex.is_empty() => out.push(decoded),
-            _ => return name.to_owned(),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
