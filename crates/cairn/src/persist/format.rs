@@ -132,23 +132,31 @@ pub(crate) fn encode_item<T: Encode>(item: &T, out: &mut Vec<u8>) {
     let _ = bincode::encode_into_std_write(item, out, bincode::config::standard());
 }
 
+/// The most bytes an item may claim in memory per byte of its encoding. The decoder
+/// claims a container's length times its element's size before reading the elements, and
+/// an element can take far less encoded than in memory: a label of two empty strings is 2
+/// bytes encoded and 48 in memory ([`LabelV1`]).
+const CLAIM_PER_ENCODED_BYTE: usize = 64;
+
 /// Decodes one item from the front of `bytes`; returns it and how many bytes it took.
 ///
 /// The decoder's allocation limit follows the input's size (the next of a few size
-/// classes above it), so that a length field claiming more than the input holds fails
-/// instead of allocating it.
+/// classes above [`CLAIM_PER_ENCODED_BYTE`] times it), so that a length field claiming
+/// far more than the input can hold fails instead of allocating it, while any item that
+/// was encoded decodes.
 pub(crate) fn decode_item<T: Decode<()>>(bytes: &[u8]) -> Result<(T, usize), DecodeFailure> {
+    let claim = bytes.len().saturating_mul(CLAIM_PER_ENCODED_BYTE);
     macro_rules! with_limit {
         ($($limit:expr),*) => {
-            $(if bytes.len() <= $limit {
+            $(if claim <= $limit {
                 let config = bincode::config::standard().with_limit::<{ $limit }>();
                 return bincode::decode_from_slice(bytes, config)
                     .map_err(|e| DecodeFailure(e.to_string()));
             })*
         };
     }
-    with_limit!(1 << 12, 1 << 16, 1 << 20, 1 << 24, 1 << 28);
-    let config = bincode::config::standard().with_limit::<{ u32::MAX as usize }>();
+    with_limit!(1 << 16, 1 << 20, 1 << 24, 1 << 28, 1 << 32);
+    let config = bincode::config::standard().with_limit::<{ 1 << 38 }>();
     bincode::decode_from_slice(bytes, config).map_err(|e| DecodeFailure(e.to_string()))
 }
 

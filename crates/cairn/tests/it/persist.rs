@@ -805,3 +805,26 @@ fn a_family_beyond_the_default_limits_survives_a_restart() {
     let from_snapshot = Store::open(config, options(&fs)).unwrap().0;
     assert_eq!(scrape(&from_snapshot), before);
 }
+
+/// A grouping key of many labels takes about 5 bytes a label in the files and 48 in
+/// memory; the decoder's allocation limit must allow for that, or the log's record (and
+/// every later one) would be cut at replay and the snapshot refused.
+#[test]
+fn a_key_of_many_labels_survives_a_restart() {
+    let tail: String = std::iter::once("job/j".to_owned())
+        .chain((0..3000).map(|i| format!("/l{i}/v")))
+        .collect();
+    let fs = FaultFs::new();
+    let store = open(&fs);
+    put(&store, &tail, "m 1\n", 1).unwrap();
+    put(&store, "job/later", "n 2\n", 2).unwrap();
+    let before = scrape(&store);
+    assert!(before.contains("l2999=\"v\""));
+    drop(store);
+    let (from_log, report) = Store::open(StoreConfig::default(), options(&fs)).unwrap();
+    assert_eq!(report.replayed_changes, 2);
+    assert_eq!(scrape(&from_log), before);
+    from_log.snapshot().unwrap();
+    drop(from_log);
+    assert_eq!(scrape(&open(&fs)), before);
+}
