@@ -318,12 +318,20 @@ impl StoredFamily {
             }
             // The bytes were written by the encoder from a valid model, which the decoder
             // reads back unchanged (a property the codec's tests check); the fallback keeps
-            // a broken invariant from taking the process down.
-            Form::Message => decode_delimited(self.rest(), &ProtoLimits::default())
+            // a broken invariant from taking the process down. No caps: the family was
+            // stored under whatever limits the gateway ran with, and its message also holds
+            // the grouping labels, which the push's own labels were checked without.
+            Form::Message => decode_delimited(self.rest(), &ProtoLimits::NONE)
                 .ok()
                 .and_then(|families| families.into_iter().next())
                 .unwrap_or_else(head),
         }
+    }
+
+    /// Metric `index`'s labels, as sanitised, read from its series key: what an error about
+    /// the series quotes, without decoding the family.
+    pub(crate) fn series_labels(&self, index: usize) -> Vec<Label> {
+        read_series_key(self.key(index))
     }
 
     /// Metric `index` rebuilt from its key and value, without the rest of the family, for

@@ -701,7 +701,7 @@ impl Inner {
                 if clash {
                     return Err(Inconsistency::DuplicateSeries {
                         name: family.name().to_owned(),
-                        labels: family.family().metrics.swap_remove(i).labels,
+                        labels: family.series_labels(i),
                     });
                 }
                 slots.push(slot);

@@ -395,13 +395,7 @@ fn family_problems<'a>(
         Inconsistency::TypeConflict {
             name: name.to_owned(),
             labels: other
-                .map(|s| {
-                    s.family
-                        .family()
-                        .metrics
-                        .swap_remove(s.index as usize)
-                        .labels
-                })
+                .map(|s| s.family.series_labels(s.index as usize))
                 .unwrap_or_default(),
             existing: first.metric_type(),
         }
@@ -415,13 +409,7 @@ fn family_problems<'a>(
         .filter(|slot| !slot.more().is_empty())
         .map(move |slot| Inconsistency::DuplicateSeries {
             name: name.to_owned(),
-            labels: slot
-                .first
-                .family
-                .family()
-                .metrics
-                .swap_remove(slot.first.index as usize)
-                .labels,
+            labels: slot.first.family.series_labels(slot.first.index as usize),
         });
     let collisions =
         shown_kind

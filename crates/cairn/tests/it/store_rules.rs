@@ -698,3 +698,50 @@ fn protobuf_and_openmetrics_scrapes_hold_the_same_series() {
         "{om}"
     );
 }
+
+/// A summary (kept as a protobuf message) whose series have as many labels as the push
+/// limit allows holds two more once sanitised (`job`, `instance`). It reads back whole,
+/// and a duplicate of one of its series is reported with the series' labels, in checked
+/// mode and in an unchecked store's scrape.
+#[test]
+fn a_family_at_the_label_limit_reads_back_and_reports_its_duplicates() {
+    let most = cairn::PushLimits::default().labels_per_series_max;
+    let labels: Vec<String> = (0..most - 1).map(|i| format!("l{i}=\"a\"")).collect();
+    let labels = labels.join(",");
+    let body = format!("# TYPE m summary\nm_sum{{{labels}}} 1\nm_count{{{labels}}} 2\n");
+    let expected: Vec<Label> = {
+        let mut l: Vec<Label> = (0..most - 1)
+            .map(|i| Label::new(format!("l{i}"), "a"))
+            .collect();
+        l.extend([Label::new("instance", ""), Label::new("job", "j")]);
+        l.sort_by(|a, b| a.name.cmp(&b.name));
+        l
+    };
+    let store = checked();
+    put(&store, "job/j", &body, 1).unwrap();
+    let group = &store.groups()[0];
+    let summary = group.families().find(|f| f.name() == "m").unwrap().family();
+    assert_eq!(summary.metrics.len(), 1);
+    assert_eq!(summary.metrics[0].labels, expected);
+    // The same label set from another group: job/j/l0/a sets l0 to what it is.
+    match reason(put(&store, "job/j/l0/a", &body, 2)) {
+        Inconsistency::DuplicateSeries { labels, .. } => assert_eq!(labels, expected),
+        other => panic!("expected a duplicate series, got {other:?}"),
+    }
+
+    let store = unchecked();
+    put(&store, "job/j", &body, 1).unwrap();
+    put(&store, "job/j/l0/a", &body, 2).unwrap();
+    let mut out = Vec::new();
+    let problems = store
+        .render(ScrapeFormat::Text, &mut out)
+        .unwrap_err()
+        .problems;
+    assert!(
+        problems.iter().any(|p| matches!(
+            p,
+            Inconsistency::DuplicateSeries { labels, .. } if *labels == expected
+        )),
+        "{problems:?}"
+    );
+}
