@@ -384,8 +384,15 @@ fn native_bound(index: i32, schema: i32) -> f64 {
 }
 
 /// Absolute bucket counts with their indexes, from spans and deltas (or float counts).
+/// Spans longer than the counts given end where the counts do: a span's length comes from
+/// the push, and one of 2^32 buckets must not make a list of that many.
 fn expand(spans: &[cairn_expfmt::BucketSpan], deltas: &[i64], counts: &[f64]) -> Vec<(i32, f64)> {
-    let mut out = Vec::new();
+    let given = if counts.is_empty() {
+        deltas.len()
+    } else {
+        counts.len()
+    };
+    let mut out = Vec::with_capacity(given);
     let mut index = 0i32;
     let mut position = 0usize;
     let mut running = 0i64;
@@ -396,6 +403,9 @@ fn expand(spans: &[cairn_expfmt::BucketSpan], deltas: &[i64], counts: &[f64]) ->
             index.saturating_add(span.offset)
         };
         for _ in 0..span.length {
+            if position == given {
+                return out;
+            }
             let count = if counts.is_empty() {
                 running = running.saturating_add(deltas.get(position).copied().unwrap_or(0));
                 running as f64
@@ -450,7 +460,18 @@ mod tests {
     use cairn_expfmt::{BucketSpan, Histogram, Value, parse_text};
     use serde_json::{Value as Json, json};
 
-    use super::{go_escape, metrics_body, write_native_buckets};
+    use super::{expand, go_escape, metrics_body, write_native_buckets};
+
+    #[test]
+    fn spans_longer_than_the_counts_end_with_them() {
+        let span = |offset, length| BucketSpan { offset, length };
+        let spans = [span(0, u32::MAX), span(5, u32::MAX)];
+        assert_eq!(expand(&spans, &[2, 1], &[]), [(0, 2.0), (1, 3.0)]);
+        assert_eq!(expand(&spans, &[], &[4.0]), [(0, 4.0)]);
+        assert_eq!(expand(&spans, &[], &[]), []);
+        // Counts past the spans are not shown.
+        assert_eq!(expand(&[span(-1, 1)], &[2, 1], &[]), [(-1, 2.0)]);
+    }
 
     fn native_histogram() -> Histogram {
         Histogram {
