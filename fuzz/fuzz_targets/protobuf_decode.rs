@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
             metric_name_bytes_max: 8,
             label_name_bytes_max: 4,
             label_value_bytes_max: 8,
+            grouping_bytes_max: usize::MAX,
         },
     };
     let _ = decode_delimited(data, &tight);

@@ -32,6 +32,7 @@ const TIGHT: PushLimits = PushLimits {
     metric_name_bytes_max: 8,
     label_name_bytes_max: 4,
     label_value_bytes_max: 8,
+    grouping_bytes_max: usize::MAX,
 };
 use libfuzzer_sys::fuzz_target;
 

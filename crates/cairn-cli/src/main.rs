@@ -164,6 +164,14 @@ struct Flags {
         default_value_t = PushLimits::LABEL_VALUE_BYTES_MAX_DEFAULT
     )]
     max_label_value_bytes: usize,
+    /// Most bytes of grouping labels one push copies into its series (256 MiB): its series
+    /// times the bytes of the URL's label names and values; more gets 413.
+    #[arg(
+        long = "push.max-grouping-bytes",
+        value_name = "BYTES",
+        default_value_t = PushLimits::GROUPING_BYTES_MAX_DEFAULT
+    )]
+    max_grouping_bytes: usize,
     /// Most series the store may hold, each group's push_time_seconds and
     /// push_failure_time_seconds included; a push that would take it over gets 413 and
     /// changes nothing. 0: no cap (as the reference).
@@ -234,6 +242,10 @@ impl Flags {
                 "push.max-label-value-bytes",
                 self.max_label_value_bytes.to_string(),
             ),
+            (
+                "push.max-grouping-bytes",
+                self.max_grouping_bytes.to_string(),
+            ),
             ("push.max-series", self.max_series.to_string()),
             ("log.level", self.log_level.as_str().to_owned()),
             ("log.format", self.log_format.as_str().to_owned()),
@@ -251,6 +263,7 @@ impl Flags {
             metric_name_bytes_max: self.max_metric_name_bytes,
             label_name_bytes_max: self.max_label_name_bytes,
             label_value_bytes_max: self.max_label_value_bytes,
+            grouping_bytes_max: self.max_grouping_bytes,
         }
     }
 
@@ -702,6 +715,7 @@ mod tests {
             "--push.max-label-value-bytes",
             "14",
             "--push.max-series=15",
+            "--push.max-grouping-bytes=16",
         ])
         .unwrap();
         assert_eq!(
@@ -712,6 +726,7 @@ mod tests {
                 metric_name_bytes_max: 12,
                 label_name_bytes_max: 13,
                 label_value_bytes_max: 14,
+                grouping_bytes_max: 16,
             }
         );
         assert_eq!(flags.series_max(), 15);
@@ -759,6 +774,7 @@ mod tests {
             ("--push.max-metric-name-bytes", "1024"),
             ("--push.max-label-name-bytes", "1024"),
             ("--push.max-label-value-bytes", "65536"),
+            ("--push.max-grouping-bytes", "268435456"),
             ("--push.max-series", "0"),
         ] {
             let section = help

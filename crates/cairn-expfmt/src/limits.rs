@@ -26,6 +26,12 @@ pub struct PushLimits {
     pub label_name_bytes_max: usize,
     /// Longest label value. Default 65,536 bytes.
     pub label_value_bytes_max: usize,
+    /// Most bytes of grouping labels a push copies into its series: its series times the
+    /// bytes of its grouping key's label names and values. The store checks it, as only
+    /// the store knows the key ([`PushLimits::check_grouping_bytes`]); without it, a long
+    /// grouping label value in the URL would be stored once per series of a small body.
+    /// Default 256 MiB.
+    pub grouping_bytes_max: usize,
 }
 
 impl PushLimits {
@@ -45,6 +51,9 @@ impl PushLimits {
     /// long (URLs, commands, error messages in `_info` series), so the cap only stops the
     /// absurd; it is also about the longest grouping label value a URL can carry.
     pub const LABEL_VALUE_BYTES_MAX_DEFAULT: usize = 1 << 16;
+    /// Default of [`PushLimits::grouping_bytes_max`]: 256 MiB, a million series under a
+    /// key of 256 bytes.
+    pub const GROUPING_BYTES_MAX_DEFAULT: usize = 1 << 28;
 
     /// No caps at all: for input that is trusted, such as a store's own files.
     pub const NONE: PushLimits = PushLimits {
@@ -53,7 +62,26 @@ impl PushLimits {
         metric_name_bytes_max: usize::MAX,
         label_name_bytes_max: usize::MAX,
         label_value_bytes_max: usize::MAX,
+        grouping_bytes_max: usize::MAX,
     };
+
+    /// Checks that `series` series under a grouping key of `key_bytes` bytes of label names
+    /// and values stay within [`PushLimits::grouping_bytes_max`].
+    pub fn check_grouping_bytes(
+        &self,
+        series: usize,
+        key_bytes: usize,
+    ) -> Result<(), LimitExceeded> {
+        let bytes = series.saturating_mul(key_bytes);
+        if bytes > self.grouping_bytes_max {
+            return Err(LimitExceeded::GroupingBytes {
+                series,
+                key_bytes,
+                max: self.grouping_bytes_max,
+            });
+        }
+        Ok(())
+    }
 
     /// Checks families that did not come from a parser given these limits. The families
     /// are checked in order; the first cap exceeded is reported.
@@ -142,6 +170,7 @@ impl Default for PushLimits {
             metric_name_bytes_max: Self::METRIC_NAME_BYTES_MAX_DEFAULT,
             label_name_bytes_max: Self::LABEL_NAME_BYTES_MAX_DEFAULT,
             label_value_bytes_max: Self::LABEL_VALUE_BYTES_MAX_DEFAULT,
+            grouping_bytes_max: Self::GROUPING_BYTES_MAX_DEFAULT,
         }
     }
 }
@@ -159,20 +188,23 @@ pub enum Limit {
     LabelNameBytes,
     /// [`PushLimits::label_value_bytes_max`].
     LabelValueBytes,
+    /// [`PushLimits::grouping_bytes_max`].
+    GroupingBytes,
 }
 
 impl Limit {
     /// Every limit, in declaration order.
-    pub const ALL: [Limit; 5] = [
+    pub const ALL: [Limit; 6] = [
         Limit::SeriesPerPush,
         Limit::LabelsPerSeries,
         Limit::MetricNameBytes,
         Limit::LabelNameBytes,
         Limit::LabelValueBytes,
+        Limit::GroupingBytes,
     ];
 
     /// A short snake-case name: `series_per_push`, `labels_per_series`,
-    /// `metric_name_bytes`, `label_name_bytes`, `label_value_bytes`.
+    /// `metric_name_bytes`, `label_name_bytes`, `label_value_bytes`, `grouping_bytes`.
     pub fn as_str(self) -> &'static str {
         match self {
             Limit::SeriesPerPush => "series_per_push",
@@ -180,6 +212,7 @@ impl Limit {
             Limit::MetricNameBytes => "metric_name_bytes",
             Limit::LabelNameBytes => "label_name_bytes",
             Limit::LabelValueBytes => "label_value_bytes",
+            Limit::GroupingBytes => "grouping_bytes",
         }
     }
 }
@@ -235,6 +268,16 @@ pub enum LimitExceeded {
         /// The limit.
         max: usize,
     },
+    /// The push's series times its grouping key's bytes exceed
+    /// [`PushLimits::grouping_bytes_max`].
+    GroupingBytes {
+        /// Series in the push.
+        series: usize,
+        /// Bytes of the grouping key's label names and values.
+        key_bytes: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl LimitExceeded {
@@ -246,6 +289,7 @@ impl LimitExceeded {
             LimitExceeded::MetricNameBytes { .. } => Limit::MetricNameBytes,
             LimitExceeded::LabelNameBytes { .. } => Limit::LabelNameBytes,
             LimitExceeded::LabelValueBytes { .. } => Limit::LabelValueBytes,
+            LimitExceeded::GroupingBytes { .. } => Limit::GroupingBytes,
         }
     }
 
@@ -256,7 +300,8 @@ impl LimitExceeded {
             | LimitExceeded::LabelsPerSeries { max, .. }
             | LimitExceeded::MetricNameBytes { max, .. }
             | LimitExceeded::LabelNameBytes { max, .. }
-            | LimitExceeded::LabelValueBytes { max, .. } => max,
+            | LimitExceeded::LabelValueBytes { max, .. }
+            | LimitExceeded::GroupingBytes { max, .. } => max,
         }
     }
 
@@ -286,6 +331,12 @@ impl LimitExceeded {
                 bytes,
                 ..
             } => format!("value of label {label:?} of metric {metric:?} is {bytes} bytes long"),
+            LimitExceeded::GroupingBytes {
+                series, key_bytes, ..
+            } => format!(
+                "{series} series under grouping labels of {key_bytes} bytes copy {} bytes",
+                series.saturating_mul(*key_bytes)
+            ),
         }
     }
 }
@@ -349,6 +400,7 @@ mod tests {
             metric_name_bytes_max: 4,
             label_name_bytes_max: 2,
             label_value_bytes_max: 3,
+            grouping_bytes_max: usize::MAX,
         };
         let at_limits = [
             family("abcd", &[("ab", "xyz"), ("c", "")], 2),

@@ -20,7 +20,7 @@ pub(crate) enum RequestLimit {
 
 impl RequestLimit {
     /// Every limit, in the order the metric lists them.
-    pub(crate) const ALL: [RequestLimit; 8] = [
+    pub(crate) const ALL: [RequestLimit; 9] = [
         RequestLimit::BodyBytes,
         RequestLimit::DecompressedBytes,
         RequestLimit::Push(Limit::SeriesPerPush),
@@ -28,6 +28,7 @@ impl RequestLimit {
         RequestLimit::Push(Limit::MetricNameBytes),
         RequestLimit::Push(Limit::LabelNameBytes),
         RequestLimit::Push(Limit::LabelValueBytes),
+        RequestLimit::Push(Limit::GroupingBytes),
         RequestLimit::Series,
     ];
 
@@ -51,6 +52,7 @@ impl RequestLimit {
             RequestLimit::Push(Limit::MetricNameBytes) => "--push.max-metric-name-bytes",
             RequestLimit::Push(Limit::LabelNameBytes) => "--push.max-label-name-bytes",
             RequestLimit::Push(Limit::LabelValueBytes) => "--push.max-label-value-bytes",
+            RequestLimit::Push(Limit::GroupingBytes) => "--push.max-grouping-bytes",
             RequestLimit::Series => "--push.max-series",
         }
     }

@@ -709,6 +709,7 @@ mod tests {
                 metric_name_bytes_max: 3,
                 label_name_bytes_max: 2,
                 label_value_bytes_max: 4,
+                grouping_bytes_max: usize::MAX,
             },
             ..ProtoLimits::default()
         };

@@ -13,6 +13,7 @@ fn tight() -> PushLimits {
         metric_name_bytes_max: 8,
         label_name_bytes_max: 3,
         label_value_bytes_max: 4,
+        grouping_bytes_max: usize::MAX,
     }
 }
 

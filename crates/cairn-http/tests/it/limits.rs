@@ -22,6 +22,7 @@ fn tight_limits() -> PushLimits {
         metric_name_bytes_max: 8,
         label_name_bytes_max: 4,
         label_value_bytes_max: 5,
+        grouping_bytes_max: usize::MAX,
     }
 }
 

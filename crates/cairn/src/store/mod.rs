@@ -384,9 +384,16 @@ impl Store {
         families: Vec<MetricFamily>,
         now: SystemTime,
     ) -> Result<Durable, PushError> {
-        self.config
-            .push_limits
-            .check(&families)
+        let limits = &self.config.push_limits;
+        limits.check(&families).map_err(PushError::LimitExceeded)?;
+        let series = families.iter().map(|f| f.metrics.len()).sum();
+        let key_bytes = key
+            .labels()
+            .iter()
+            .map(|l| l.name.len() + l.value.len())
+            .sum();
+        limits
+            .check_grouping_bytes(series, key_bytes)
             .map_err(PushError::LimitExceeded)?;
         // The stored group's own key, when there is one, so that its families share it;
         // and the group as it is, whose families the pushed ones are compared with.

@@ -40,6 +40,7 @@ fn each_push_limit_accepts_its_value_and_refuses_one_more_changing_nothing() {
         metric_name_bytes_max: 4,
         label_name_bytes_max: 3,
         label_value_bytes_max: 3,
+        grouping_bytes_max: usize::MAX,
     };
     let store = Store::new(StoreConfig {
         push_limits: limits,
@@ -219,4 +220,32 @@ fn a_failed_push_creates_no_group_in_a_full_store() {
     );
     let group = store.group(&key("job/a")).unwrap();
     assert_eq!(group.push_failure_time_seconds(), Some(3.0));
+}
+
+/// Grouping labels are stored with every series, so a long one in the URL multiplies: the
+/// push's series times its key's bytes are capped, and a push over the cap changes nothing.
+#[test]
+fn grouping_bytes_count_every_series_under_the_key() {
+    let limits = PushLimits {
+        grouping_bytes_max: 40,
+        ..PushLimits::default()
+    };
+    let store = Store::new(StoreConfig {
+        push_limits: limits,
+        ..StoreConfig::default()
+    });
+    // `job` `j` `instance` `abcdef`: 18 bytes a series.
+    put(&store, "job/j/instance/abcdef", "a 1\nb 1\n", 1).unwrap();
+    let before = scrape(&store);
+    match put(&store, "job/j/instance/abcdef", "a 1\nb 1\nc 1\n", 2) {
+        Err(PushError::LimitExceeded(exceeded)) => {
+            assert_eq!(exceeded.limit(), Limit::GroupingBytes);
+            assert_eq!(
+                exceeded.to_string(),
+                "3 series under grouping labels of 18 bytes copy 54 bytes, more than the limit of 40"
+            );
+        }
+        other => panic!("expected GroupingBytes, got {other:?}"),
+    }
+    assert_eq!(scrape(&store), before);
 }
