@@ -339,7 +339,7 @@ impl StoredFamily {
     pub(crate) fn compact_metric(&self, index: usize) -> Option<Metric> {
         let value = self.compact_value(index)?;
         Some(Metric {
-            labels: read_series_key(self.key(index)),
+            labels: self.series_labels(index),
             value: match self.metric_type {
                 MetricType::Counter => Value::Counter(Counter {
                     value,

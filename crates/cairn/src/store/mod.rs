@@ -688,13 +688,11 @@ impl Inner {
             if let Some(existing) = index.conflicting_kind(own_kind, kind) {
                 return Err(Inconsistency::TypeConflict {
                     name: family.name().to_owned(),
-                    labels: family
-                        .family()
-                        .metrics
-                        .into_iter()
-                        .next()
-                        .map(|m| m.labels)
-                        .unwrap_or_default(),
+                    labels: if family.series_count() > 0 {
+                        family.series_labels(0)
+                    } else {
+                        Vec::new()
+                    },
                     existing: existing.metric_type(),
                 });
             }
