@@ -8,15 +8,23 @@ because the project's machine is shared.
 import http.client, math, os, re, shlex, signal, socket, subprocess, threading, time
 
 # A PUT of one SERIES-series gauge family to a random existing group; the same body as the
-# fill, so the store keeps its size while it is pushed at.
+# fill, so the store keeps its size while it is pushed at. Each group's request is formatted
+# once and kept: formatting every request anew took wrk about 6 us of CPU a request (12 us
+# against 6, measured 2026-11-28), CPU the server under test shares on a small machine.
 LUA_PUSH = r"""
 local body = {}
 for i=1,%(series)d do body[#body+1] = string.format('bench_metric{idx="%%d"} %%d', i, i) end
 local b = "# HELP bench_metric A benchmark gauge.\n# TYPE bench_metric gauge\n" .. table.concat(body, "\n") .. "\n"
+local requests = {}
 math.randomseed(%(seed)d)
 request = function()
   local g = math.random(0, %(groups)d - 1)
-  return wrk.format("PUT", "/metrics/job/bench/instance/i" .. g, {["Content-Type"]="text/plain"}, b)
+  local r = requests[g]
+  if r == nil then
+    r = wrk.format("PUT", "/metrics/job/bench/instance/i" .. g, {["Content-Type"]="text/plain"}, b)
+    requests[g] = r
+  end
+  return r
 end
 """
 
