@@ -78,6 +78,8 @@ pub(crate) enum HttpError {
         series_after: usize,
         series_max: usize,
     },
+    /// The push is too large to be logged; the message says how large.
+    RecordTooLarge(String),
     /// The body did not arrive in time (`--web.body-timeout`).
     BodyTimeout { body_timeout: std::time::Duration },
     /// The store cannot be exposed (unchecked mode only).
@@ -161,6 +163,9 @@ impl IntoResponse for HttpError {
                     RequestLimit::Series.flag()
                 ),
             ),
+            HttpError::RecordTooLarge(message) => {
+                text_error(StatusCode::PAYLOAD_TOO_LARGE, &message)
+            }
             HttpError::Unavailable(message) => {
                 text_error(StatusCode::SERVICE_UNAVAILABLE, &message)
             }

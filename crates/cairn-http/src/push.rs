@@ -120,6 +120,10 @@ pub(crate) async fn push(
                 series_max,
             });
         }
+        Err(err @ PushError::RecordTooLarge { .. }) => {
+            tracing::warn!(method = ?mode, path, err = %err, "push too large to log");
+            return Err(HttpError::RecordTooLarge(err.to_string()));
+        }
         Err(err) => {
             tracing::error!(method = ?mode, path, err = %err, "push rejected");
             return match config.consistency {

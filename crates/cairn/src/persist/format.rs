@@ -21,6 +21,8 @@ pub(crate) const LOG_HEADER_BYTES: usize = 8 + 4 + 4;
 /// Log record frame: payload length, crc32 (of the length, sequence number and payload),
 /// the record's log sequence number.
 pub(crate) const FRAME_BYTES: usize = 4 + 4 + 8;
+/// The longest record payload a frame's 4-byte length can give.
+pub(crate) const RECORD_BYTES_MAX: usize = u32::MAX as usize;
 
 /// A point in time as stored: seconds and nanoseconds since the Unix epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
@@ -198,7 +200,14 @@ impl Payload {
         Payload { bytes, crc }
     }
 
-    /// Appends the framed record: length, crc32, sequence number, payload.
+    /// The payload's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Appends the framed record: length, crc32, sequence number, payload. The payload
+    /// is at most [`RECORD_BYTES_MAX`] bytes: the store refuses a change whose record
+    /// would be longer.
     pub(crate) fn frame(self, lsn: u64, out: &mut Vec<u8>) {
         let len = u32::try_from(self.bytes.len()).unwrap_or(u32::MAX);
         let mut crc = crc32fast::Hasher::new();

@@ -15,7 +15,9 @@ use super::{
 };
 use crate::GroupingKey;
 use crate::import_gob::ReferenceGroup;
-use crate::persist::format::{ChangeV1, FamilyV1, GroupV1, LabelV1, ModeV1, Payload, TimeV1};
+use crate::persist::format::{
+    ChangeV1, FamilyV1, GroupV1, LabelV1, ModeV1, Payload, RECORD_BYTES_MAX, TimeV1,
+};
 use crate::persist::log::{Active, Log, Shared, create_log_file};
 use crate::persist::{
     Files, Fs, OpenError, OpenReport, Paths, PersistError, PersistOptions, Problem, Recovered,
@@ -32,6 +34,8 @@ pub(crate) struct Durability {
     snapshot_lock: Mutex<()>,
     snapshots_written: AtomicU64,
     last_snapshot: Mutex<Option<SnapshotInfo>>,
+    /// The longest log record a push may make ([`RECORD_BYTES_MAX`]; less in tests).
+    pub(super) record_bytes_max: usize,
 }
 
 /// A change the store made, to be acknowledged once it is durable: at once for a store
@@ -173,6 +177,7 @@ impl Store {
                 snapshot_lock: Mutex::new(()),
                 snapshots_written: AtomicU64::new(0),
                 last_snapshot: Mutex::new(None),
+                record_bytes_max: RECORD_BYTES_MAX,
             }),
             ..Store::new(config)
         };
@@ -585,5 +590,57 @@ impl Inner {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use crate::persist::PersistOptions;
+    use crate::{GroupingKey, NameScheme, PushError, PushMode, Store, StoreConfig, parse_text};
+
+    fn push(store: &Store, series: usize) -> Result<(), PushError> {
+        let body: String = (0..series)
+            .map(|i| format!("big{{idx=\"{i}\"}} {i}\n"))
+            .collect();
+        let families = parse_text(body.as_bytes(), NameScheme::Legacy).expect("the body parses");
+        let key = GroupingKey::from_path(b"job/j", NameScheme::Legacy).expect("a grouping key");
+        store.push(key, PushMode::Replace, families, SystemTime::now())
+    }
+
+    /// A push whose log record would be longer than a frame's length can give is refused
+    /// before anything changes, and the store reopens with what it held.
+    #[test]
+    fn a_push_too_large_to_log_changes_nothing() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let options = PersistOptions::new(dir.path().join("store"));
+        let (mut store, _) = Store::open(StoreConfig::default(), options.clone()).expect("opens");
+        if let Some(d) = store.persist.as_mut() {
+            d.record_bytes_max = 2_000;
+        }
+        push(&store, 3).expect("a small push is logged");
+        let before = store.series_count();
+        match push(&store, 200) {
+            Err(PushError::RecordTooLarge {
+                record_bytes,
+                record_bytes_max: 2_000,
+            }) => assert!(record_bytes > 2_000, "{record_bytes}"),
+            other => panic!("expected RecordTooLarge, got {other:?}"),
+        }
+        assert_eq!(store.series_count(), before);
+        let small = store.group(&GroupingKey::from_path(b"job/j", NameScheme::Legacy).unwrap());
+        assert_eq!(
+            small.and_then(|g| g.family("big").map(|f| f.series_count())),
+            Some(3)
+        );
+        drop(store);
+        let (again, _) = Store::open(StoreConfig::default(), options).expect("reopens");
+        assert_eq!(again.series_count(), before);
+        // The real limit is what a frame's 4-byte length can give.
+        assert_eq!(
+            again.persist.as_ref().map(|d| d.record_bytes_max),
+            Some(u32::MAX as usize)
+        );
     }
 }

@@ -115,6 +115,14 @@ pub enum PushError {
     /// The push could not be made durable. It may still be in effect (and survive a
     /// restart); it was not acknowledged.
     NotDurable(PersistError),
+    /// The push's write-ahead log record would be longer than a record can be; nothing
+    /// changed. Only a push far over the default limits gets here.
+    RecordTooLarge {
+        /// The record's length in bytes.
+        record_bytes: usize,
+        /// The longest a record can be.
+        record_bytes_max: usize,
+    },
 }
 
 impl fmt::Display for PushError {
@@ -135,6 +143,13 @@ impl fmt::Display for PushError {
                 "push would make the store hold {series_after} series, more than the limit of {series_max}"
             ),
             PushError::NotDurable(e) => write!(f, "{e}"),
+            PushError::RecordTooLarge {
+                record_bytes,
+                record_bytes_max,
+            } => write!(
+                f,
+                "push would be logged as a record of {record_bytes} bytes, more than the write-ahead log's limit of {record_bytes_max} bytes"
+            ),
         }
     }
 }
@@ -416,6 +431,14 @@ impl Store {
             (Ok(new), Some(messages)) => Some(durable::push_change(&key, mode, now, new, messages)),
             _ => None,
         };
+        if let (Some(record), Some(d)) = (&record, &self.persist) {
+            if record.len() > d.record_bytes_max {
+                return Err(PushError::RecordTooLarge {
+                    record_bytes: record.len(),
+                    record_bytes_max: d.record_bytes_max,
+                });
+            }
+        }
         let own = self.own.read().clone();
         let mut inner = self.inner.write();
         if let Some(log) = log {
