@@ -829,9 +829,11 @@ impl Inner {
     }
 
     /// The failure path: the group's failure time becomes `now`; a new group is created
-    /// with push time 0, unless its timestamp series would clash with another group's
-    /// (the reference stores it anyway and then fails every scrape) or take the store over
-    /// `series_max`. Returns whether anything changed.
+    /// with push time 0, unless its timestamp series would clash with another group's or
+    /// be invalid themselves (a grouping label named `__n`, from `U______n` under UTF-8
+    /// names): the reference stores it anyway and then fails every scrape. Nor is it
+    /// created if it would take the store over `series_max`. Returns whether anything
+    /// changed.
     fn record_failure(
         &mut self,
         key: &Arc<GroupingKey>,
@@ -861,9 +863,11 @@ impl Inner {
             now,
         ));
         let clashes = [&push_time, &failure].into_iter().any(|family| {
-            self.families
-                .get(family.name())
-                .is_some_and(|index| index.series_held_by_other_than(family.key(0), key))
+            family.problem().is_some()
+                || self
+                    .families
+                    .get(family.name())
+                    .is_some_and(|index| index.series_held_by_other_than(family.key(0), key))
         });
         if clashes {
             return false;

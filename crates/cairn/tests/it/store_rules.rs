@@ -365,6 +365,23 @@ fn job_and_job_with_empty_instance_clash_on_their_timestamps() {
 }
 
 #[test]
+fn a_refused_first_push_does_not_create_a_group_its_timestamps_would_break() {
+    // Under UTF-8 names `U______n` in a URL reads as `__n`, a reserved name: every series
+    // of the push, and the group's timestamp gauges, would carry it.
+    let store = Store::new(StoreConfig {
+        name_scheme: NameScheme::Utf8,
+        ..StoreConfig::default()
+    });
+    let key = GroupingKey::from_path(b"job/j/U______n/v", NameScheme::Utf8).unwrap();
+    let pushed = cairn::parse_text(b"m 1\n", NameScheme::Utf8).unwrap();
+    let r = reason(store.push(key, PushMode::Replace, pushed, at(1)));
+    assert!(matches!(r, Inconsistency::InvalidLabelName { .. }), "{r:?}");
+    assert_eq!(store.group_count(), 0);
+    put(&store, "job/ok", "m 1\n", 2).unwrap();
+    assert_eq!(samples(&store), ["m{instance=\"\",job=\"ok\"} 1"]);
+}
+
+#[test]
 fn summary_suffix_names_collide_in_either_order() {
     let store = checked();
     put(&store, "job/a", "# TYPE s summary\ns_sum 1\ns_count 1\n", 1).unwrap();
