@@ -375,9 +375,10 @@ impl Store {
     ///
     /// When the push breaks a rule ([`PushError::Inconsistent`]) the group gets
     /// `push_failure_time_seconds = now` (and is created with `push_time_seconds = 0` if it
-    /// did not exist, and if the store has room for its two series), and nothing else
-    /// changes. A push over a limit ([`PushError::LimitExceeded`],
-    /// [`PushError::StoreFull`]) changes nothing at all.
+    /// did not exist, if the store has room for its two series, and if those series would
+    /// be valid and clash with no other group's), and nothing else changes. A push over a
+    /// limit ([`PushError::LimitExceeded`], [`PushError::StoreFull`]) or too large to log
+    /// ([`PushError::RecordTooLarge`]) changes nothing at all.
     pub fn push(
         &self,
         key: GroupingKey,
@@ -698,6 +699,12 @@ impl Inner {
             Some(_) => Vec::new(),
             None => new_group_stamps(key, now),
         };
+        // A new group's timestamp gauges carry its grouping labels: a reserved name among
+        // them (`__n`, from `U______n` under UTF-8 names) would fail every scrape, even
+        // after a push with no families of its own.
+        if let Some(problem) = stamps.iter().find_map(|stamp| stamp.problem()) {
+            return Err(problem.clone());
+        }
         for (position, family) in new.iter().chain(&stamps).enumerate() {
             let Some(index) = self.families.get(family.name()) else {
                 if position < new.len() {

@@ -377,6 +377,11 @@ fn a_refused_first_push_does_not_create_a_group_its_timestamps_would_break() {
     let r = reason(store.push(key, PushMode::Replace, pushed, at(1)));
     assert!(matches!(r, Inconsistency::InvalidLabelName { .. }), "{r:?}");
     assert_eq!(store.group_count(), 0);
+    // Nor does a push with no families of its own, which has nothing else to refuse.
+    let key = GroupingKey::from_path(b"job/j/U______n/v", NameScheme::Utf8).unwrap();
+    let r = reason(store.push(key, PushMode::Replace, Vec::new(), at(2)));
+    assert!(matches!(r, Inconsistency::InvalidLabelName { .. }), "{r:?}");
+    assert_eq!(store.group_count(), 0);
     put(&store, "job/ok", "m 1\n", 2).unwrap();
     assert_eq!(samples(&store), ["m{instance=\"\",job=\"ok\"} 1"]);
 }
