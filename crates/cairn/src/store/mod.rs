@@ -869,14 +869,14 @@ impl Inner {
             SystemTime::UNIX_EPOCH,
             now,
         ));
-        let clashes = [&push_time, &failure].into_iter().any(|family| {
+        let unexposable = [&push_time, &failure].into_iter().any(|family| {
             family.problem().is_some()
                 || self
                     .families
                     .get(family.name())
                     .is_some_and(|index| index.series_held_by_other_than(family.key(0), key))
         });
-        if clashes {
+        if unexposable {
             return false;
         }
         let mut group = Group::new(key.clone());
