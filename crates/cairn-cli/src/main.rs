@@ -7,6 +7,7 @@ mod logging;
 mod store_cmd;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -91,7 +92,8 @@ struct Flags {
     /// (FILE.unreadable-<unix seconds>) and start empty, instead of refusing to start.
     #[arg(long = "persistence.discard-unreadable")]
     discard_unreadable: bool,
-    /// Minimum interval between writes of the persistence file (Go duration, e.g. `5m`).
+    /// Interval between writes of the persistence file when something changed (Go
+    /// duration, e.g. `5m`); sooner when its log outgrows twice the file (and 64 MiB).
     #[arg(long = "persistence.interval", default_value = "5m", value_parser = go_duration::parse)]
     persistence_interval: Duration,
     /// Do not check consistency of pushed metrics. DANGEROUS.
@@ -448,9 +450,13 @@ async fn serve(flags: Flags) -> Result<()> {
         series_max: flags.series_max(),
     };
     let store = Arc::new(open_store(&flags, store_config)?);
-    let persister = store
-        .is_persistent()
-        .then(|| tokio::spawn(persist_loop(store.clone(), flags.persistence_interval)));
+    let persister = store.is_persistent().then(|| {
+        tokio::spawn(persist_loop(
+            store.clone(),
+            flags.persistence_interval,
+            flags.persistence_file.clone().into(),
+        ))
+    });
     let quit = QuitSignal::default();
     let config = GatewayConfig {
         route_prefix: flags.route_prefix(),
@@ -598,35 +604,85 @@ fn open_store(flags: &Flags, config: StoreConfig) -> Result<Store> {
 }
 
 /// Writes a snapshot every `interval` when something changed (the log already holds every
-/// change); after a failure, retries every second.
-async fn persist_loop(store: Arc<Store>, interval: Duration) {
+/// change), and sooner when the log has grown past [`log_bytes_max`]; after a failure,
+/// retries every second.
+async fn persist_loop(store: Arc<Store>, interval: Duration, snapshot_file: PathBuf) {
     let interval = interval.max(Duration::from_millis(100));
-    let retry = interval.min(Duration::from_secs(1));
-    let mut wait = interval;
+    let tick = interval.min(Duration::from_secs(1));
+    // The snapshot start-up loaded, until this process writes one.
+    let mut snapshot_bytes = std::fs::metadata(&snapshot_file).map_or(0, |m| m.len());
+    let mut last = Instant::now();
+    let mut failing = false;
     loop {
-        tokio::time::sleep(wait).await;
-        let snapshotting = store.clone();
-        wait = match tokio::task::spawn_blocking(move || snapshotting.snapshot()).await {
-            Ok(Ok(Some(info))) => {
+        tokio::time::sleep(tick).await;
+        let log_bytes = store.persist_stats().map_or(0, |stats| stats.log_bytes);
+        let early = log_bytes >= log_bytes_max(snapshot_bytes);
+        if !(failing || early || last.elapsed() >= interval) {
+            continue;
+        }
+        last = Instant::now();
+        failing = match background_snapshot(store.clone()).await {
+            Ok(Some(info)) => {
                 tracing::info!(
                     file_bytes = info.bytes,
                     groups = info.groups,
+                    early_for_log_bytes = early.then_some(log_bytes),
                     "metrics persisted"
                 );
-                interval
+                snapshot_bytes = info.bytes;
+                false
             }
-            Ok(Ok(None)) => interval,
-            Ok(Err(err)) => {
-                tracing::error!(err = %err, "error persisting metrics");
-                retry
-            }
+            Ok(None) => false,
             Err(err) => {
                 tracing::error!(err = %err, "error persisting metrics");
-                retry
+                true
             }
         };
     }
 }
+
+/// How large the log may grow after a snapshot of `snapshot_bytes` before the next
+/// snapshot is written without waiting for `--persistence.interval`: twice the snapshot,
+/// and at least 64 MiB. A start-up after a crash replays the log at about the rate pushes
+/// are taken, so a log that grew for a whole interval of heavy pushing (gigabytes in five
+/// minutes) would take minutes to replay; bounded like this it takes about as long as
+/// loading the snapshot twice, and the snapshots it costs are at most half the bytes the
+/// log takes.
+fn log_bytes_max(snapshot_bytes: u64) -> u64 {
+    snapshot_bytes.saturating_mul(2).max(64 << 20)
+}
+
+/// [`Store::snapshot`] on a thread of its own, at a lower CPU priority than the threads
+/// answering requests: encoding a large store takes a core for a while, and pushes and
+/// scrapes should not wait behind it.
+async fn background_snapshot(store: Arc<Store>) -> Result<Option<cairn::SnapshotInfo>, String> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("cairn-snapshot".to_owned())
+        .spawn(move || {
+            lower_this_threads_priority();
+            let _ = done.send(store.snapshot().map_err(|e| e.to_string()));
+        })
+        .map_err(|e| format!("starting the snapshot thread: {e}"))?;
+    result
+        .await
+        .map_err(|_| "the snapshot thread stopped".to_owned())?
+}
+
+/// Raises the calling thread's nice value to 10 (on Linux a thread has its own). Failing
+/// to is harmless: the snapshot then runs at the same priority as everything else.
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(err) =
+        rustix::process::setpriority_process(Some(rustix::thread::gettid()), SNAPSHOT_NICE)
+    {
+        tracing::debug!(%err, "cannot lower the snapshot thread's priority");
+    }
+}
+
+/// The snapshot thread's nice value.
+#[cfg(target_os = "linux")]
+const SNAPSHOT_NICE: i32 = 10;
 
 /// Resolves on SIGINT or SIGTERM.
 async fn shutdown_signal() {
@@ -659,6 +715,14 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_may_grow_to_twice_the_snapshot_and_at_least_64_mib() {
+        assert_eq!(log_bytes_max(0), 64 << 20);
+        assert_eq!(log_bytes_max(32 << 20), 64 << 20);
+        assert_eq!(log_bytes_max(60_000_000), 120_000_000);
+        assert_eq!(log_bytes_max(u64::MAX), u64::MAX);
+    }
 
     #[test]
     fn defaults_match_the_reference() {

@@ -328,3 +328,48 @@ fn a_push_in_flight_at_sigterm_is_answered_and_kept() {
         restarted.pushed()
     );
 }
+
+#[test]
+fn a_log_grown_past_64_mib_is_folded_into_a_snapshot_before_the_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("store");
+    let file_flag = format!("--persistence.file={}", file.display());
+    let server = Server::start(&[&file_flag, "--persistence.interval=1h"]);
+    // Each push logs its 4 MiB help text: 20 of them take the log past 64 MiB while the
+    // store holds one group.
+    let help = "h".repeat(4 << 20);
+    for i in 0..20 {
+        let body = format!("# HELP big {help}\nbig {i}\n");
+        let reply = server.put("/metrics/job/big", &body);
+        assert!(reply.starts_with("HTTP/1.0 200"), "{reply}");
+    }
+    let snapshots = || {
+        let reply = server.get("/metrics").unwrap();
+        reply
+            .lines()
+            .find_map(|l| l.strip_prefix("pushgateway_persistence_snapshots_total "))
+            .map(|v| v.parse::<f64>().unwrap())
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while snapshots() == Some(0.0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(snapshots(), Some(1.0), "one snapshot, long before the hour");
+    let wal = std::fs::metadata(dir.path().join("store.wal"))
+        .unwrap()
+        .len();
+    assert!(
+        wal < 16 << 20,
+        "the log starts again after the snapshot: {wal} bytes"
+    );
+    let snapshot = std::fs::metadata(&file).unwrap().len();
+    assert!(snapshot > 4 << 20 && snapshot < 8 << 20, "{snapshot}");
+    // What a crash now leaves is the snapshot and the short log: the last push is back.
+    drop(server);
+    let restarted = Server::start(&[&file_flag]);
+    assert!(
+        restarted
+            .pushed()
+            .contains("big{instance=\"\",job=\"big\"} 19\n")
+    );
+}

@@ -105,6 +105,11 @@ pub struct PersistStats {
     pub log_bytes_written: u64,
     /// Batches of changes written to the log and fsynced since start-up.
     pub log_syncs: u64,
+    /// Bytes of changes in the log after the last snapshot (after the snapshot being
+    /// written, while one is): what a start-up after a crash replays on top of the
+    /// snapshot. Start-up replays them at roughly the rate the store takes pushes, so
+    /// they are what a snapshot taken early saves (see [`Store::snapshot`]).
+    pub log_bytes: u64,
     /// The last snapshot written since start-up.
     pub last_snapshot: Option<SnapshotInfo>,
     /// Why changes are refused right now, if they are.
@@ -274,6 +279,7 @@ impl Store {
             snapshots_written: d.snapshots_written.load(Ordering::Relaxed),
             log_bytes_written: d.log.bytes_written.load(Ordering::Relaxed),
             log_syncs: d.log.syncs.load(Ordering::Relaxed),
+            log_bytes: d.log.active_bytes.load(Ordering::Relaxed),
             last_snapshot: d.last_snapshot.lock().clone(),
             failing: d.log.accepting().err().map(|e| e.to_string()),
         })

@@ -831,3 +831,27 @@ fn a_key_of_many_labels_survives_a_restart() {
     drop(from_log);
     assert_eq!(scrape(&open(&fs)), before);
 }
+
+#[test]
+fn log_bytes_are_the_records_a_crash_would_replay() {
+    let fs = FaultFs::new();
+    let store = open(&fs);
+    let log_bytes = |store: &Store| store.persist_stats().unwrap().log_bytes;
+    assert_eq!(log_bytes(&store), 0);
+    put(&store, "job/a", "m 1\n", 10).unwrap();
+    put(&store, "job/b", "m 2\n", 11).unwrap();
+    // The log file's header is not a record.
+    let records = log_records(&fs).len() as u64 - 16;
+    assert!(records > 0);
+    assert_eq!(log_bytes(&store), records);
+    store.snapshot().unwrap();
+    assert_eq!(log_bytes(&store), 0, "the snapshot holds them");
+    put(&store, "job/a", "m 3\n", 12).unwrap();
+    let after = log_bytes(&store);
+    assert!(after > 0);
+    drop(store);
+    fs.crash(CrashKeeps::Nothing);
+    // Reopened, the log it replayed is the one still growing.
+    let store = open(&fs);
+    assert_eq!(log_bytes(&store), after);
+}
