@@ -626,6 +626,7 @@ async fn persist_loop(store: Arc<Store>, interval: Duration, snapshot_file: Path
                 tracing::info!(
                     file_bytes = info.bytes,
                     groups = info.groups,
+                    elapsed_ms = last.elapsed().as_millis() as u64,
                     early_for_log_bytes = early.then_some(log_bytes),
                     "metrics persisted"
                 );

@@ -129,9 +129,9 @@ impl StoredFamily {
         Self::build(owner, family, pushed_at, scheme, None, previous)
     }
 
-    /// [`StoredFamily::replacing`], also appending the sanitised family's protobuf message
-    /// (as [`StoredFamily::message`] gives it) to `message`, for the write-ahead log:
-    /// encoded once from what is at hand rather than rebuilt from the compact form.
+    /// [`StoredFamily::replacing`], also appending the family's message as the log keeps
+    /// it (the bytes [`StoredFamily::message`] gives) to `message`: encoded once from what
+    /// is at hand rather than rebuilt from the compact form.
     pub(crate) fn new_with_message(
         owner: Arc<GroupingKey>,
         family: MetricFamily,
@@ -274,15 +274,51 @@ impl StoredFamily {
         StoredFamily::new(owner, family, pushed_at, NameScheme::Utf8)
     }
 
-    /// The sanitised family as one length-delimited protobuf message.
+    /// The family as the log and the snapshot keep it: one length-delimited protobuf
+    /// message. A family kept as a message is written as stored. A compact family leaves
+    /// out of every metric the labels that loading puts back ([`put_back_on_loading`]),
+    /// which are most of its label bytes when a series has one or two labels of its own.
+    /// Loading either gives back this family ([`StoredFamily::new`]).
     pub(crate) fn message(&self) -> Cow<'_, [u8]> {
-        match self.form {
-            Form::Message => Cow::Borrowed(self.rest()),
-            Form::Values => {
-                let mut message = Vec::new();
-                encode_delimited(&mut message, &self.family());
-                Cow::Owned(message)
-            }
+        if self.form == Form::Message {
+            return Cow::Borrowed(self.rest());
+        }
+        // A compact family with series is a counter, gauge or untyped one; a family of no
+        // series is compact whatever its type.
+        let kind = sample_kind(self.metric_type);
+        let mut fields = Vec::new();
+        for i in 0..self.series_count() {
+            let (Some(kind), Some(value)) = (kind, self.compact_value(i)) else {
+                continue;
+            };
+            // Read from the series key, without building the series' labels.
+            let mut parts = Vec::new();
+            let count = read_key_parts(self.key(i), &mut parts);
+            let (values, names) = parts.split_at(count.min(parts.len()));
+            let kept: Vec<(&str, &str)> = names
+                .iter()
+                .zip(values)
+                .map(|(name, value)| (name.as_ref(), value.as_ref()))
+                .filter(|&(name, value)| !put_back_on_loading(&self.owner, name, value))
+                .collect();
+            encode_sample_field(&mut fields, kind, &kept, value);
+        }
+        let mut message = Vec::with_capacity(fields.len() + 64);
+        let Ok(()) = encode_delimited_in_parts(&mut message, &self.head(), &fields, |out, m| {
+            out.extend_from_slice(m);
+            Ok::<(), std::convert::Infallible>(())
+        });
+        Cow::Owned(message)
+    }
+
+    /// The family's name, help and type, without metrics.
+    fn head(&self) -> MetricFamily {
+        MetricFamily {
+            name: self.name.clone(),
+            help: self.help.clone(),
+            metric_type: self.metric_type,
+            unit: None,
+            metrics: Vec::new(),
         }
     }
 
@@ -302,13 +338,7 @@ impl StoredFamily {
 
     /// The family as sanitised at push time, rebuilt from its compact form.
     pub fn family(&self) -> MetricFamily {
-        let head = || MetricFamily {
-            name: self.name.clone(),
-            help: self.help.clone(),
-            metric_type: self.metric_type,
-            unit: None,
-            metrics: Vec::new(),
-        };
+        let head = || self.head();
         match self.form {
             Form::Values => {
                 let metrics = (0..self.series_count())
@@ -507,6 +537,24 @@ fn sanitize_labels(labels: &mut Vec<Label>, key: &GroupingKey) {
     sort_by_name(labels, |label| &label.name);
 }
 
+/// Whether loading a family of group `owner` puts a label back on every metric that lacks
+/// it ([`sanitize_labels`]), so that the log and the snapshot need not keep it: a grouping
+/// label (whose value is the key's whatever was pushed), and an empty `instance` in a
+/// group without one.
+fn put_back_on_loading(owner: &GroupingKey, name: &str, value: &str) -> bool {
+    (name == "instance" && value.is_empty()) || owner.labels().iter().any(|l| l.name == name)
+}
+
+/// How a compact family's samples are encoded: counters, gauges and untyped alone.
+fn sample_kind(metric_type: MetricType) -> Option<SampleKind> {
+    match metric_type {
+        MetricType::Counter => Some(SampleKind::Counter),
+        MetricType::Gauge => Some(SampleKind::Gauge),
+        MetricType::Untyped => Some(SampleKind::Untyped),
+        _ => None,
+    }
+}
+
 /// Sorts labels by name, keeping labels of the same name in their order (the error for a
 /// repeated name lists them as pushed). A series has a handful of labels, which insertion
 /// sorts several times faster than the general sort; long lists take the general sort.
@@ -644,11 +692,8 @@ fn write_compact(
     bytes: &mut Vec<u8>,
     ends: &mut Vec<u32>,
 ) -> bool {
-    let kind = match family.metric_type {
-        MetricType::Counter => SampleKind::Counter,
-        MetricType::Gauge => SampleKind::Gauge,
-        MetricType::Untyped => SampleKind::Untyped,
-        _ => return false,
+    let Some(kind) = sample_kind(family.metric_type) else {
+        return false;
     };
     // A legacy name is written bare at the start of the line, so the line without it is
     // the line of a sample without a name (a compact family's lines are kept without it).
@@ -661,6 +706,7 @@ fn write_compact(
     let mut keys = Vec::with_capacity(64 * family.metrics.len());
     let mut key_ends = Vec::with_capacity(family.metrics.len());
     let mut shape: Option<Shape<'_>> = None;
+    let mut logged = Vec::new();
     ends.push(0);
     for metric in &family.metrics {
         let shape = match &mut shape {
@@ -686,10 +732,17 @@ fn write_compact(
         shape.key.write(&mut keys, open(), write_key_part);
         key_ends.push(keys.len());
         if let Some(fields) = fields.as_deref_mut() {
-            for &(at, i) in &shape.open {
-                shape.view[at].1 = &metric.labels[i].value;
-            }
-            encode_sample_field(fields, kind, &shape.view, value);
+            // The pushed labels, which the grouping key's do not overwrite; but not those
+            // that loading puts back either, as `StoredFamily::message` leaves them out.
+            logged.clear();
+            logged.extend(
+                shape
+                    .open
+                    .iter()
+                    .map(|&(name, i)| (name, metric.labels[i].value.as_str()))
+                    .filter(|&(name, value)| !put_back_on_loading(owner, name, value)),
+            );
+            encode_sample_field(fields, kind, &logged, value);
         }
     }
     let keys_start = bytes.len();
@@ -713,12 +766,9 @@ fn write_compact(
 struct Shape<'a> {
     /// The pushed labels of the series it was made for.
     made_for: &'a [Label],
-    /// The sanitised labels, the values of pushed labels those of the last series written
-    /// with `fields` (the log's message is encoded from it).
-    view: Vec<(&'a str, &'a str)>,
-    /// Each value that changes, in `view`'s order: its position in `view` and the index
-    /// of the pushed label it is the value of.
-    open: Vec<(usize, usize)>,
+    /// Each value that changes, in the sanitised labels' order: the label's name and the
+    /// index of the pushed label it is the value of. These are the labels the log keeps.
+    open: Vec<(&'a str, usize)>,
     line: SampleLine,
     key: Prepared,
 }
@@ -748,17 +798,12 @@ impl<'a> Shape<'a> {
             .collect();
         let open = view
             .iter()
-            .enumerate()
-            .filter_map(|(at, &(_, _, pushed))| Some((at, pushed?)))
+            .filter_map(|&(name, _, pushed)| Some((name, pushed?)))
             .collect();
         Some(Shape {
             made_for: labels,
             line: SampleLine::new(name, &template),
             key: prepared_key(&template),
-            view: view
-                .into_iter()
-                .map(|(name, value, _)| (name, value))
-                .collect(),
             open,
         })
     }
@@ -895,34 +940,59 @@ fn write_key_part(out: &mut Vec<u8>, part: &str) {
 
 /// The labels a series key was written from ([`write_series_key`]), in the same order.
 fn read_series_key(key: &[u8]) -> Vec<Label> {
-    let count = key
-        .get(..4)
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u32::from_be_bytes) as usize;
-    let mut parts = Vec::with_capacity(2 * count);
-    let mut part = Vec::new();
-    let mut bytes = key.get(4..).unwrap_or_default().iter();
-    while let Some(&b) = bytes.next() {
-        if b != 0 {
-            part.push(b);
-            continue;
-        }
-        match bytes.next() {
-            Some(0xFF) => part.push(0),
-            _ => {
-                // The key was written from `String`s, so each part is UTF-8.
-                let text = String::from_utf8(std::mem::take(&mut part))
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-                parts.push(text);
-            }
-        }
-    }
+    let mut parts = Vec::new();
+    let count = read_key_parts(key, &mut parts);
     let names = parts.split_off(count.min(parts.len()));
     names
         .into_iter()
         .zip(parts)
-        .map(|(name, value)| Label { name, value })
+        .map(|(name, value)| Label {
+            name: name.into_owned(),
+            value: value.into_owned(),
+        })
         .collect()
+}
+
+/// Appends the parts of a series key ([`write_series_key`]) to `parts`, every value and
+/// then every name, each borrowed from the key unless a NUL was escaped in it; returns the
+/// label count.
+fn read_key_parts<'k>(key: &'k [u8], parts: &mut Vec<Cow<'k, str>>) -> usize {
+    let count = key
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u32::from_be_bytes) as usize;
+    let mut rest = key.get(4..).unwrap_or_default();
+    while !rest.is_empty() {
+        // A part ends at the first NUL that is not followed by 0xFF (an escaped NUL).
+        let mut end = 0;
+        let mut escaped = false;
+        while let Some(at) = rest[end..].iter().position(|&b| b == 0) {
+            end += at;
+            if rest.get(end + 1) != Some(&0xFF) {
+                break;
+            }
+            escaped = true;
+            end += 2;
+        }
+        let end = end.min(rest.len());
+        let part = &rest[..end];
+        // The key was written from `String`s, so each part is UTF-8.
+        parts.push(if escaped {
+            let mut unescaped = Vec::with_capacity(part.len());
+            let mut bytes = part.iter();
+            while let Some(&b) = bytes.next() {
+                unescaped.push(b);
+                if b == 0 {
+                    bytes.next();
+                }
+            }
+            Cow::Owned(String::from_utf8_lossy(&unescaped).into_owned())
+        } else {
+            std::str::from_utf8(part).map_or_else(|_| String::from_utf8_lossy(part), Cow::Borrowed)
+        });
+        rest = rest.get(end + 2..).unwrap_or_default();
+    }
+    count
 }
 
 #[cfg(test)]
@@ -967,6 +1037,38 @@ mod tests {
         family
     }
 
+    /// A sanitised compact family as the log and the snapshot keep it: without the
+    /// grouping labels, nor an `instance=""` when the grouping key has no instance.
+    fn kept_on_disk(mut family: MetricFamily, owner: &GroupingKey) -> MetricFamily {
+        let has_instance = owner.labels().iter().any(|l| l.name == "instance");
+        for metric in &mut family.metrics {
+            metric.labels.retain(|l| {
+                owner.labels().iter().all(|g| g.name != l.name)
+                    && (has_instance || l.name != "instance" || !l.value.is_empty())
+            });
+        }
+        family
+    }
+
+    /// What loading `message` into group `owner` stores: it must be `stored` again.
+    fn assert_loads_as(message: &[u8], owner: &Arc<GroupingKey>, stored: &StoredFamily) {
+        let mut decoded = decode_delimited(message, &ProtoLimits::NONE).expect("decodes");
+        assert_eq!(decoded.len(), 1);
+        let loaded = StoredFamily::new(
+            owner.clone(),
+            decoded.remove(0),
+            stored.pushed_at,
+            NameScheme::Utf8,
+        );
+        assert_eq!(loaded.form, stored.form);
+        assert_eq!(loaded.bytes, stored.bytes);
+        assert_eq!(loaded.ends, stored.ends);
+        assert_eq!(
+            (&loaded.name, &loaded.help, loaded.metric_type),
+            (&stored.name, &stored.help, stored.metric_type)
+        );
+    }
+
     #[test]
     fn compact_and_message_forms_give_back_the_sanitised_family() {
         let counter = |value, created| {
@@ -997,6 +1099,8 @@ mod tests {
                 Form::Values,
             ),
             (family(MetricType::Gauge, Vec::new()), Form::Values),
+            // No series: compact whatever the type.
+            (family(MetricType::Summary, Vec::new()), Form::Values),
             (
                 family(
                     MetricType::Counter,
@@ -1038,8 +1142,15 @@ mod tests {
             let mut rebuilt = Vec::new();
             encode_delimited(&mut rebuilt, &stored.family());
             assert_eq!(rebuilt, encoded, "{expected:?}");
-            assert_eq!(stored.message().as_ref(), encoded.as_slice());
-            assert_eq!(message, encoded);
+            // On disk, a compact family leaves out the labels loading puts back.
+            let mut on_disk = Vec::new();
+            match form {
+                Form::Values => encode_delimited(&mut on_disk, &kept_on_disk(expected, &key())),
+                Form::Message => on_disk = encoded,
+            }
+            assert_eq!(stored.message().as_ref(), on_disk.as_slice());
+            assert_eq!(message, on_disk);
+            assert_loads_as(&message, &key(), &stored);
         }
     }
 
@@ -1121,10 +1232,14 @@ mod tests {
                 String::from_utf8_lossy(&bytes)
             );
             proptest::prop_assert_eq!(&stored.ends[..=2 * n], &ends[..]);
-            // The log's message, whose metric fields are encoded from the same view.
+            // The log's message, whose metric fields are encoded from the same view, the
+            // snapshot's, and what loading either stores.
             let mut encoded = Vec::new();
-            encode_delimited(&mut encoded, &expected);
-            proptest::prop_assert_eq!(message, encoded);
+            encode_delimited(&mut encoded, &kept_on_disk(expected, &owner));
+            proptest::prop_assert_eq!(&message, &encoded);
+            let snapshot_message = stored.message();
+            proptest::prop_assert_eq!(snapshot_message.as_ref(), encoded.as_slice());
+            assert_loads_as(&message, &owner, &stored);
         }
     }
 
