@@ -396,7 +396,9 @@ fn import_group(group: ReferenceGroup, scheme: NameScheme) -> Result<Restored, S
 }
 
 /// Writes a snapshot of `groups` (in grouping-key order) holding changes up to `lsn`;
-/// returns its size. The groups are converted one at a time as they are written.
+/// returns its size. The groups are converted one at a time as they are written, and each
+/// is let go once written: a family pushes have replaced since the snapshot began is freed
+/// then rather than when the whole snapshot is written.
 fn write_snapshot(
     fs: &dyn Fs,
     paths: &Paths,
@@ -405,7 +407,12 @@ fn write_snapshot(
     now: SystemTime,
 ) -> std::io::Result<u64> {
     groups.sort_by(|a, b| a.key.cmp(&b.key));
-    snapshot::write(fs, paths, lsn, groups.iter().map(|g| group_to_disk(g)), now)
+    snapshot::write(fs, paths, lsn, converted_one_by_one(groups), now)
+}
+
+/// `groups` converted as they are taken, each let go once converted.
+fn converted_one_by_one(groups: Vec<Arc<Group>>) -> impl ExactSizeIterator<Item = GroupV1> {
+    groups.into_iter().map(|group| group_to_disk(&group))
 }
 
 /// The log payload of a push that was stored; `messages` are the families' protobuf
@@ -605,6 +612,30 @@ mod tests {
 
     use crate::persist::PersistOptions;
     use crate::{GroupingKey, NameScheme, PushError, PushMode, Store, StoreConfig, parse_text};
+
+    #[test]
+    fn a_snapshot_lets_go_of_each_group_once_it_is_converted() {
+        let store = Store::default();
+        for job in ["a", "b"] {
+            let key = GroupingKey::from_path(format!("job/{job}").as_bytes(), NameScheme::Legacy)
+                .unwrap();
+            let families = parse_text(b"m 1\n", NameScheme::Legacy).unwrap();
+            store
+                .push(key, PushMode::Replace, families, SystemTime::now())
+                .unwrap();
+        }
+        let mut groups: Vec<_> = store.inner.read().groups.values().cloned().collect();
+        groups.sort_by(|a, b| a.key.cmp(&b.key));
+        let first = std::sync::Arc::downgrade(&groups[0]);
+        // The store lets go too, as a push replacing the group would make it.
+        *store.inner.write() = super::Inner::default();
+        let mut converted = super::converted_one_by_one(groups);
+        assert!(first.upgrade().is_some());
+        let group = converted.next().unwrap();
+        assert_eq!(group.labels[0].value, "a");
+        assert!(first.upgrade().is_none(), "the first group is still held");
+        assert_eq!(converted.len(), 1);
+    }
 
     fn push(store: &Store, series: usize) -> Result<(), PushError> {
         let body: String = (0..series)
