@@ -275,9 +275,10 @@ impl StoredFamily {
     }
 
     /// The family as the log and the snapshot keep it: one length-delimited protobuf
-    /// message. A family kept as a message is written as stored. A compact family leaves
-    /// out of every metric the labels that loading puts back ([`put_back_on_loading`]),
-    /// which are most of its label bytes when a series has one or two labels of its own.
+    /// message. A family kept as a message is written as stored. A compact family without
+    /// a problem leaves out of every metric the labels that loading puts back
+    /// ([`put_back_on_loading`]), which are most of its label bytes when a series has one
+    /// or two labels of its own.
     /// Loading either gives back this family ([`StoredFamily::new`]).
     pub(crate) fn message(&self) -> Cow<'_, [u8]> {
         if self.form == Form::Message {
@@ -286,6 +287,11 @@ impl StoredFamily {
         // A compact family with series is a counter, gauge or untyped one; a family of no
         // series is compact whatever its type.
         let kind = sample_kind(self.metric_type);
+        // A family with a problem may hold a label name twice in a series, which leaving
+        // one out would hide: it keeps every label.
+        let leave_out = |name: &str, value: &str| {
+            self.problem.is_none() && put_back_on_loading(&self.owner, name, value)
+        };
         let mut fields = Vec::new();
         for i in 0..self.series_count() {
             let (Some(kind), Some(value)) = (kind, self.compact_value(i)) else {
@@ -299,7 +305,7 @@ impl StoredFamily {
                 .iter()
                 .zip(values)
                 .map(|(name, value)| (name.as_ref(), value.as_ref()))
-                .filter(|&(name, value)| !put_back_on_loading(&self.owner, name, value))
+                .filter(|&(name, value)| !leave_out(name, value))
                 .collect();
             encode_sample_field(&mut fields, kind, &kept, value);
         }
@@ -1061,6 +1067,7 @@ mod tests {
             NameScheme::Utf8,
         );
         assert_eq!(loaded.form, stored.form);
+        assert_eq!(loaded.problem, stored.problem);
         assert_eq!(loaded.bytes, stored.bytes);
         assert_eq!(loaded.ends, stored.ends);
         assert_eq!(
@@ -1240,6 +1247,43 @@ mod tests {
             let snapshot_message = stored.message();
             proptest::prop_assert_eq!(snapshot_message.as_ref(), encoded.as_slice());
             assert_loads_as(&message, &owner, &stored);
+        }
+    }
+
+    /// A family with a problem (unchecked mode stores it) may hold a grouping label's
+    /// name or `instance` twice in a series; leaving either out on disk would load a family
+    /// without the problem. Such a family keeps every label, in the log and the snapshot.
+    #[test]
+    fn a_family_with_a_problem_keeps_every_label_on_disk() {
+        let cases = [
+            vec![Label::new("job", "a"), Label::new("job", "b")],
+            vec![Label::new("instance", ""), Label::new("instance", "x")],
+        ];
+        for labels in cases {
+            let pushed = MetricFamily {
+                name: "m".to_owned(),
+                help: None,
+                metric_type: MetricType::Gauge,
+                unit: None,
+                metrics: vec![Metric {
+                    labels: labels.clone(),
+                    value: Value::Gauge(1.0),
+                    timestamp_ms: None,
+                }],
+            };
+            let mut message = Vec::new();
+            let stored = StoredFamily::new_with_message(
+                key(),
+                pushed,
+                SystemTime::UNIX_EPOCH,
+                NameScheme::Utf8,
+                None,
+                &mut message,
+            );
+            assert!(stored.problem.is_some(), "{labels:?}");
+            assert_eq!(stored.form, Form::Values);
+            assert_loads_as(&message, &key(), &stored);
+            assert_loads_as(&stored.message(), &key(), &stored);
         }
     }
 
