@@ -70,7 +70,8 @@ pub(crate) struct LabelV1 {
 
 /// One stored metric family: when it was pushed and the sanitised family as one
 /// length-delimited protobuf `io.prometheus.client.MetricFamily` message, which may leave
-/// out the labels that loading puts back on every metric (the grouping labels).
+/// out the labels that loading puts back on every metric (the grouping labels, and an empty
+/// `instance` in a group without one).
 #[derive(Clone, Debug, PartialEq, Encode, Decode)]
 pub(crate) struct FamilyV1 {
     pub(crate) pushed_at: TimeV1,

@@ -397,8 +397,8 @@ fn import_group(group: ReferenceGroup, scheme: NameScheme) -> Result<Restored, S
 
 /// Writes a snapshot of `groups` (in grouping-key order) holding changes up to `lsn`;
 /// returns its size. The groups are converted one at a time as they are written, and each
-/// is let go once written: a family pushes have replaced since the snapshot began is freed
-/// then rather than when the whole snapshot is written.
+/// is let go once converted: a family pushes have replaced since the snapshot began is
+/// freed then rather than when the whole snapshot is written.
 fn write_snapshot(
     fs: &dyn Fs,
     paths: &Paths,

@@ -29,8 +29,9 @@ const PUSH_FAILURE_TIME_HELP: &str =
 ///
 /// The family itself is kept compact (a handful of allocations instead of several per
 /// series) and turned back into the model when a reader needs it: the JSON API, protobuf
-/// and OpenMetrics scrapes, persistence. The text scrape needs only the text lines. How
-/// compact depends on the family ([`Form`]).
+/// and OpenMetrics scrapes. The text scrape needs only the text lines, persistence the
+/// series keys and values ([`StoredFamily::message`]). How compact depends on the family
+/// ([`Form`]).
 #[derive(Debug)]
 pub struct StoredFamily {
     owner: Arc<GroupingKey>,
@@ -970,9 +971,14 @@ fn read_key_parts<'k>(key: &'k [u8], parts: &mut Vec<Cow<'k, str>>) -> usize {
     let mut rest = key.get(4..).unwrap_or_default();
     while !rest.is_empty() {
         // A part ends at the first NUL that is not followed by 0xFF (an escaped NUL).
+        // A part with no end (not in a key this module wrote) runs to the key's end.
         let mut end = 0;
         let mut escaped = false;
-        while let Some(at) = rest[end..].iter().position(|&b| b == 0) {
+        loop {
+            let Some(at) = rest[end..].iter().position(|&b| b == 0) else {
+                end = rest.len();
+                break;
+            };
             end += at;
             if rest.get(end + 1) != Some(&0xFF) {
                 break;
@@ -980,7 +986,6 @@ fn read_key_parts<'k>(key: &'k [u8], parts: &mut Vec<Cow<'k, str>>) -> usize {
             escaped = true;
             end += 2;
         }
-        let end = end.min(rest.len());
         let part = &rest[..end];
         // The key was written from `String`s, so each part is UTF-8.
         parts.push(if escaped {
@@ -1304,5 +1309,9 @@ mod tests {
         key.clear();
         write_series_key(&mut key, &[]);
         assert_eq!(read_series_key(&key), Vec::<Label>::new());
+        // A last part without its end runs to the end of the key.
+        let mut parts = Vec::new();
+        assert_eq!(read_key_parts(b"\0\0\0\x01a\0\xFFb", &mut parts), 1);
+        assert_eq!(parts, ["a\0b"]);
     }
 }
