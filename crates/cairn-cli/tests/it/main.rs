@@ -358,8 +358,10 @@ fn a_log_grown_past_64_mib_is_folded_into_a_snapshot_before_the_interval() {
     let wal = std::fs::metadata(dir.path().join("store.wal"))
         .unwrap()
         .len();
+    // The snapshot may start after the 16th push, which passes 64 MiB; the next 4 pushes
+    // (16 MiB) then go to the new log.
     assert!(
-        wal < 16 << 20,
+        wal < 24 << 20,
         "the log starts again after the snapshot: {wal} bytes"
     );
     let snapshot = std::fs::metadata(&file).unwrap().len();
