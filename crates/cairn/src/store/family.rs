@@ -345,13 +345,15 @@ impl StoredFamily {
 
     /// The family as sanitised at push time, rebuilt from its compact form.
     pub fn family(&self) -> MetricFamily {
-        let head = || self.head();
         match self.form {
             Form::Values => {
                 let metrics = (0..self.series_count())
                     .filter_map(|i| self.compact_metric(i))
                     .collect();
-                MetricFamily { metrics, ..head() }
+                MetricFamily {
+                    metrics,
+                    ..self.head()
+                }
             }
             // The bytes were written by the encoder from a valid model, which the decoder
             // reads back unchanged (a property the codec's tests check); the fallback keeps
@@ -361,7 +363,7 @@ impl StoredFamily {
             Form::Message => decode_delimited(self.rest(), &ProtoLimits::NONE)
                 .ok()
                 .and_then(|families| families.into_iter().next())
-                .unwrap_or_else(head),
+                .unwrap_or_else(|| self.head()),
         }
     }
 
