@@ -1003,7 +1003,7 @@ fn read_key_parts<'k>(key: &'k [u8], parts: &mut Vec<Cow<'k, str>>) -> usize {
         } else {
             std::str::from_utf8(part).map_or_else(|_| String::from_utf8_lossy(part), Cow::Borrowed)
         });
-        rest = rest.get(end + 2..).unwrap_or_default();
+        rest = rest.get(end + KEY_PART_END.len()..).unwrap_or_default();
     }
     count
 }
